@@ -1,0 +1,143 @@
+"""The ``wiredesk`` command: the pipeline's stages from a shell, no scheduler needed."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from pipeline import config, db
+from pipeline.feeds import load_feed_specs, sync_feeds
+from pipeline.ingest import run_cycle
+from pipeline.report import RunSummary, summarise_since
+
+app = typer.Typer(
+    help="Wiredesk: poll RSS/Atom feeds, fold republished wire copies into stories, load them into PostgreSQL.\n\n"
+    "The news database is WIREDESK_DATABASE_URL, or the project-local server `wiredesk db start` runs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The project-local PostgreSQL server and the schema.", no_args_is_help=True)
+feeds_app = typer.Typer(help="The feed registry (the `feeds` table).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(feeds_app, name="feeds")
+console = Console()
+
+FeedsOption = Annotated[
+    Optional[Path],
+    typer.Option("--feeds", help="A feeds.yaml to sync before polling (default: poll the feeds already registered).",
+                 exists=True, dir_okay=False),
+]
+
+
+def _database_url() -> str:
+    try:
+        return config.database_url()
+    except config.NoDatabase as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the project-local PostgreSQL (created on first use, reused while it runs) and print its URL.
+
+    Does nothing when WIREDESK_DATABASE_URL points at a server of your own.
+    """
+    if url := os.environ.get("WIREDESK_DATABASE_URL"):
+        console.print(f"using WIREDESK_DATABASE_URL, no local server needed: {url}")
+        return
+    cluster = config.local_cluster()
+    was_running = cluster.is_running()
+    url = cluster.start()
+    console.print(f"local PostgreSQL {'already running' if was_running else 'started'}: {url}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the project-local PostgreSQL (its data stays in .wiredesk/postgres)."""
+    stopped = config.local_cluster().stop()
+    console.print("local PostgreSQL stopped" if stopped else "local PostgreSQL was not running")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the schema migrations the news database lacks."""
+    applied = db.migrate(_database_url())
+    console.print(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
+
+
+@app.command("db-url")
+def db_url() -> None:
+    """Print the news database's URL, for psql, DBeaver, pandas or any SQL tool."""
+    print(_database_url())
+
+
+@app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def psql(ctx: typer.Context) -> None:
+    """Open psql on the news database; extra arguments go to psql (e.g. -c 'SELECT ...')."""
+    url = _database_url()
+    os.execvp("psql", ["psql", url, *ctx.args])
+
+
+@feeds_app.command("sync")
+def feeds_sync(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="feeds.yaml")]) -> None:
+    """Add or update the feeds listed in FILE (matched by name)."""
+    specs = load_feed_specs(file)
+    with db.connect(_database_url()) as conn:
+        sync_feeds(conn, specs)
+    console.print(f"{len(specs)} feeds synced")
+
+
+@app.command("ingest")
+def ingest(feeds: FeedsOption = None) -> None:
+    """Run one ingest cycle (poll due feeds -> parse -> store -> dedup), as the news_ingest DAG does."""
+    url = _database_url()
+    started = _db_now(url)
+    run_cycle(url, feeds)
+    with db.connect(url) as conn:
+        print_summary(summarise_since(conn, started))
+
+
+@app.command("demo")
+def demo(
+    feeds: Annotated[Path, typer.Option(help="The feed list to ingest.", exists=True)] = config.REPO_ROOT / "seeds" / "feeds.yaml",
+    serve: Annotated[Path, typer.Option(help="The folder served as ${SEED_SERVER}.", exists=True, file_okay=False)] = config.REPO_ROOT / "seeds" / "feeds",
+) -> None:
+    """Serve the seed feeds locally and run the news_ingest DAG once through Airflow (what `make run` does)."""
+    from pipeline.demo import run_dag_once
+
+    url = _database_url()
+    started = _db_now(url)
+    if not run_dag_once(url, feeds, serve, console):
+        raise typer.Exit(1)
+    with db.connect(url) as conn:
+        print_summary(summarise_since(conn, started))
+
+
+def _db_now(url: str) -> datetime:
+    # The database's clock, so the summary window matches the rows' timestamps.
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT now()")
+        return cur.fetchone()[0]
+
+
+def print_summary(s: RunSummary) -> None:
+    console.print(
+        f"feeds polled: {s.feeds_polled} ({s.not_modified} not modified, {s.errors} errors)\n"
+        f"entries seen: {s.entries_seen}\n"
+        f"new articles: {s.new_articles}\n"
+        f"new stories:  {s.new_stories}\n"
+        f"copies folded into stories: {s.copies_folded}"
+    )
+    if s.event_types:
+        console.print("event types: " + ", ".join(f"{k} {v}" for k, v in s.event_types.items()))
+    for story_id, title, agency, copies in s.largest_stories:
+        console.print(f"  story {story_id} [{agency or 'no agency'}] {copies} copies: {title}")
+    if s.new_articles == 0:
+        console.print("[bold]nothing new[/bold]: every entry was already stored" +
+                      (f" ({s.not_modified} feeds answered 304 Not Modified)" if s.not_modified else ""))

@@ -1,0 +1,64 @@
+"""Writes of poll outcomes and article copies to Postgres; every write is idempotent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pipeline.records import Article, FetchResult
+
+MAX_BACKOFF = timedelta(hours=24)
+
+
+def record_fetch(conn, feed_id: int, fetch: FetchResult, entries_seen: int = 0,
+                 parse_warning: str | None = None) -> int:
+    """Store one poll outcome and update the feed's poll state; return the fetch id."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO fetches (feed_id, started_at, url, outcome, http_status, bytes,
+                                    duration_ms, entries_seen, parse_warning, error_class, error_message)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (feed_id, fetch.started_at, fetch.url, fetch.outcome, fetch.status, len(fetch.body),
+             fetch.duration_ms, entries_seen, parse_warning, fetch.error_class, fetch.error_message),
+        )
+        fetch_id = cur.fetchone()[0]
+        if fetch.outcome == "error":
+            cur.execute(
+                """UPDATE feeds SET last_status = %s, last_polled_at = %s,
+                          consecutive_failures = consecutive_failures + 1,
+                          next_poll_at = %s + LEAST(interval '1 minute' * power(2, consecutive_failures),
+                                                    %s)
+                   WHERE id = %s""",
+                (fetch.status, fetch.started_at, fetch.started_at, MAX_BACKOFF, feed_id),
+            )
+        else:
+            cur.execute(
+                """UPDATE feeds SET last_status = %s, last_polled_at = %s, last_success_at = %s,
+                          consecutive_failures = 0, next_poll_at = %s,
+                          etag = COALESCE(%s, etag), last_modified = COALESCE(%s, last_modified),
+                          url = COALESCE(%s, url)
+                   WHERE id = %s""",
+                (fetch.status, fetch.started_at, fetch.started_at, fetch.started_at,
+                 fetch.headers.get("etag"), fetch.headers.get("last-modified"), fetch.moved_to,
+                 feed_id),
+            )
+    return fetch_id
+
+
+def store_articles(conn, feed_id: int, fetch_id: int, articles: list[Article]) -> int:
+    """Insert the copies not stored yet (same feed + entry key = same copy); return how many were new."""
+    new = 0
+    with conn.cursor() as cur:
+        for a in articles:
+            cur.execute(
+                """INSERT INTO articles (feed_id, fetch_id, entry_key, guid, url, canonical_url, title,
+                                         summary, content, author, published_at, published_guessed,
+                                         text_hash, agency, agency_evidence)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (feed_id, entry_key) DO NOTHING""",
+                (feed_id, fetch_id, a.entry_key, a.guid, a.url, a.canonical_url, a.title,
+                 a.summary, a.content, a.author, a.published_at, a.published_guessed,
+                 a.text_hash, a.agency, a.agency_evidence),
+            )
+            new += cur.rowcount
+        cur.execute("UPDATE fetches SET new_articles = %s WHERE id = %s", (new, fetch_id))
+    return new
