@@ -21,6 +21,7 @@ TRACKING_PARAMS = re.compile(
 )
 AMP_PATH = re.compile(r"(/amp/?$|/amp(?=/)|\.amp(?=\.html?$|$))")
 BLOCK_TAGS = "p, div, br, li, h1, h2, h3, h4, h5, h6, blockquote, tr, section, article"
+HTML_TAG = re.compile(r"<[a-zA-Z/!]")
 WHITESPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 BLANK_LINES = re.compile(r"\s*\n\s*(\n\s*)+")
 
@@ -30,6 +31,9 @@ def clean_text(html_or_text: str | None) -> str:
     mojibake repaired, whitespace collapsed; paragraphs kept as blank-line breaks."""
     if not html_or_text:
         return ""
+    if HTML_TAG.search(html_or_text):
+        # In HTML a line break is just a space; paragraphs come from the block tags.
+        html_or_text = re.sub(r"\s+", " ", html_or_text)
     tree = HTMLParser(html_or_text)
     tree.strip_tags(["script", "style", "noscript", "iframe", "object", "template"])
     for node in tree.css(BLOCK_TAGS):
