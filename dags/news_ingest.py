@@ -3,11 +3,12 @@
 
 Every run:
 
-1. **due_feeds**: syncs the feed list (`WIREDESK_FEEDS`, a feeds.yaml) into the
-   `feeds` table and picks the feeds whose next poll time has come.
-2. **poll_feed** (one mapped task per feed): a conditional GET with timeouts and a
-   size cap, feedparser on the bytes, normalisation, and an idempotent insert of
-   the new copies into `articles`. Every outcome (new entries, 304, HTTP error,
+1. **plan_polls**: syncs the feed list (`WIREDESK_FEEDS`, a feeds.yaml) into the
+   `feeds` table, picks the feeds whose next poll time has come, and groups them
+   in batches by host (at most 64, so never near Airflow's map limit).
+2. **poll_feeds** (one mapped task per batch, one request at a time per host): a
+   conditional GET with timeouts and a size cap, feedparser on the bytes,
+   normalisation, and an idempotent insert of the new copies into `articles`. Every outcome (new entries, 304, HTTP error,
    malformed XML) is a row in `fetches`; one bad feed never fails the others.
 3. **fold_stories**: assigns every new copy to its story (exact URL/text match,
    then MinHash/LSH near-duplicates), creating `stories` rows for new ones.
@@ -46,45 +47,44 @@ def news_db_url() -> str:
 )
 def news_ingest():
     @task
-    def due_feeds() -> list[int]:
-        """Ids of the feeds to poll in this run."""
-        from pipeline.ingest import sync_and_list_due
+    def plan_polls() -> list[list[int]]:
+        """The due feeds' ids, in batches that never split a host."""
+        from pipeline.ingest import plan_polls
 
-        feed_ids = sync_and_list_due(news_db_url(), os.environ.get("WIREDESK_FEEDS"))
-        print(f"due_feeds: {len(feed_ids)} feeds due")
-        return feed_ids
+        batches = plan_polls(news_db_url(), os.environ.get("WIREDESK_FEEDS"))
+        print(f"plan_polls: {sum(map(len, batches))} feeds due, in {len(batches)} host batches")
+        return batches
 
     @task(multiple_outputs=False)
-    def poll_feed(feed_id: int) -> dict:
-        """Poll one feed and store its new copies; returns the poll's counts."""
+    def poll_feeds(feed_ids: list[int]) -> dict:
+        """Poll one batch of feeds and store their new copies; returns the batch's counts."""
         from dataclasses import asdict
 
-        from pipeline.ingest import ingest_feed
+        from pipeline.ingest import BatchCounts, poll_batch
 
-        outcome = ingest_feed(news_db_url(), feed_id)
-        print(f"poll_feed: feed {feed_id} {outcome.outcome}, {outcome.entries_seen} entries, "
-              f"{outcome.new_articles} new, error={outcome.error_class}")
-        return asdict(outcome)
+        counts = BatchCounts.of(poll_batch(news_db_url(), feed_ids))
+        print("poll_feeds: " + counts.line())
+        return asdict(counts)
 
     @task(multiple_outputs=False)
-    def fold_stories(polls: list[dict]) -> dict:
-        """Fold the new copies into stories; returns the counts of the run."""
+    def fold_stories(batches: list[dict]) -> dict:
+        """Fold the new copies into stories; returns the run's counts."""
         from pipeline.ingest import build_stories
 
         stories = build_stories(news_db_url())
-        polls = list(polls)
+        batches = list(batches)
         counts = {
-            "feeds_polled": len(polls),
-            "not_modified": sum(p["outcome"] == "not_modified" for p in polls),
-            "errors": sum(p["outcome"] == "error" for p in polls),
-            "new_articles": sum(p["new_articles"] for p in polls),
+            "feeds_polled": sum(b["feeds_polled"] for b in batches),
+            "not_modified": sum(b["not_modified"] for b in batches),
+            "errors": sum(sum(b["errors"].values()) for b in batches),
+            "new_articles": sum(b["new_articles"] for b in batches),
             "new_stories": len(stories.new_story_ids),
             "copies_folded": stories.folded,
         }
         print("fold_stories: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
         return counts
 
-    fold_stories(poll_feed.expand(feed_id=due_feeds()))
+    fold_stories(poll_feeds.expand(feed_ids=plan_polls()))
 
 
 news_ingest()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from pipeline import config, db
-from pipeline.feeds import load_feed_specs, sync_feeds
+from pipeline.feeds import feed_health, import_opml, load_feed_specs, sync_feeds
 from pipeline.ingest import run_cycle
 from pipeline.report import RunSummary, summarise_since
 
@@ -91,6 +92,34 @@ def feeds_sync(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
     with db.connect(_database_url()) as conn:
         sync_feeds(conn, specs)
     console.print(f"{len(specs)} feeds synced")
+
+
+@feeds_app.command("import-opml")
+def feeds_import_opml(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OPML export")]) -> None:
+    """Add the feeds of an OPML export (from any feed reader) to the registry."""
+    specs = import_opml(file)
+    with db.connect(_database_url()) as conn:
+        sync_feeds(conn, specs)
+    console.print(f"{len(specs)} feeds imported")
+
+
+@feeds_app.command("list")
+def feeds_list() -> None:
+    """Each feed's health: last status, last success, consecutive failures, next poll, entries per day."""
+    with db.connect(_database_url()) as conn:
+        rows = feed_health(conn)
+    table = Table("feed", "status", "last success", "failures", "next poll", "entries/day")
+    for row in rows:
+        status = str(row["last_status"] or "-") if row["active"] else f"[red]inactive[/red]: {row['deactivated_reason']}"
+        table.add_row(
+            row["name"], status, _when(row["last_success_at"]), str(row["consecutive_failures"]),
+            _when(row["next_poll_at"]) if row["active"] else "-", f"{row['entries_per_day']:.1f}",
+        )
+    console.print(table)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 @app.command("ingest")

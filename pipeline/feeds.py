@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import yaml
 
@@ -38,21 +40,60 @@ def sync_feeds(conn, specs: list[FeedSpec]) -> list[int]:
     return ids
 
 
-def due_feed_ids(conn, limit: int | None = None) -> list[int]:
-    """Active feeds whose next poll time has come, most overdue first."""
+def due_feeds(conn, limit: int | None = None) -> list[tuple[int, str]]:
+    """(id, url) of the active feeds whose next poll time has come, most overdue first."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT id FROM feeds WHERE active AND next_poll_at <= now()
+            """SELECT id, url FROM feeds WHERE active AND next_poll_at <= now()
                ORDER BY next_poll_at, id LIMIT %s""",
             (limit,),
         )
-        return [row[0] for row in cur.fetchall()]
+        return cur.fetchall()
+
+
+def plan_host_batches(feeds: list[tuple[int, str]], max_batches: int) -> list[list[int]]:
+    """Split feeds into at most ``max_batches`` batches, never splitting a host across two.
+
+    A batch is polled one feed after another, so no host ever gets two requests at once.
+    """
+    by_host: dict[str, list[int]] = {}
+    for feed_id, url in feeds:
+        by_host.setdefault(urlsplit(url).hostname or "", []).append(feed_id)
+    batches: list[list[int]] = [[] for _ in range(min(max_batches, len(by_host)))]
+    # Largest hosts first, each into the currently smallest batch.
+    for ids in sorted(by_host.values(), key=len, reverse=True):
+        min(batches, key=len).extend(ids)
+    return batches
+
+
+def import_opml(path: str | Path) -> list[FeedSpec]:
+    """The feeds of an OPML export (any feed reader's), as FeedSpecs."""
+    tree = ElementTree.parse(path)
+    return [
+        FeedSpec(name=o.get("title") or o.get("text") or o.get("xmlUrl"), url=o.get("xmlUrl"))
+        for o in tree.iter("outline") if o.get("xmlUrl")
+    ]
+
+
+def feed_health(conn) -> list[dict]:
+    """One row per feed for `wiredesk feeds list`: status, failures, next poll, entries per day."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT f.name, f.active, f.last_status, f.last_success_at, f.consecutive_failures,
+                      f.next_poll_at, f.deactivated_reason,
+                      (SELECT count(*) FROM articles a WHERE a.feed_id = f.id
+                         AND a.fetched_at > now() - interval '7 days') / 7.0 AS entries_per_day
+               FROM feeds f ORDER BY f.active DESC, f.consecutive_failures DESC, f.name"""
+        )
+        columns = [c.name for c in cur.description]
+        return [dict(zip(columns, row)) for row in cur.fetchall()]
 
 
 def get_feed(conn, feed_id: int) -> Feed:
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT id, name, url, agency_hint, etag, last_modified FROM feeds WHERE id = %s",
+            """SELECT id, name, url, agency_hint, etag, last_modified, entry_key_source
+               FROM feeds WHERE id = %s""",
             (feed_id,),
         )
         return Feed(*cur.fetchone())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -62,6 +63,7 @@ def poll_feed(feed: Feed, client: httpx.Client, limits: FetchLimits = FetchLimit
             result.status = response.status_code
             result.headers = dict(response.headers)
             result.moved_to = _permanent_redirect_target(response)
+            result.retry_after = _retry_after_seconds(response.headers.get("retry-after"))
             if response.status_code == 304:
                 pass
             elif response.is_success:
@@ -87,6 +89,18 @@ def _read_capped(response: httpx.Response, limits: FetchLimits, clock: float) ->
             raise DeadlineExceeded(f"response took over {limits.total_timeout:g} s")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds from now: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
 
 
 def _permanent_redirect_target(response: httpx.Response) -> str | None:

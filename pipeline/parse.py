@@ -1,8 +1,11 @@
-"""Feed documents (RSS 0.9x/1.0/2.0, RDF, Atom) to normalised Articles, via feedparser."""
+"""Feed documents to normalised Articles: RSS 0.9x/1.0/2.0, RDF and Atom via feedparser,
+JSON Feed 1.0/1.1 (which feedparser does not read) via the json module."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,10 +19,26 @@ from pipeline.records import Article
 
 @dataclass
 class ParsedFeed:
-    """The articles recovered from one document, and the parser's complaint if it had one."""
+    """The articles recovered from one document, the parser's complaint if it had one, and
+    how entries were identified (``guid``, or ``link`` when the feed repeats GUIDs)."""
 
     articles: list[Article]
     warning: str | None = None
+    entry_key_source: str = "guid"
+
+
+@dataclass
+class RawEntry:
+    """An entry's fields as the document gives them, before normalisation."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    summary: str | None
+    content: str | None
+    published: time.struct_time | None
+    published_text: str
+    author: str | None
 
 
 def parse_feed(
@@ -28,51 +47,104 @@ def parse_feed(
     fetched_at: datetime,
     headers: dict[str, str] | None = None,
     agency_hint: str | None = None,
+    entry_key_source: str = "guid",
 ) -> ParsedFeed:
     """Parse a fetched document; a malformed ("bozo") feed keeps what could be recovered."""
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    response_headers.setdefault("content-location", feed_url)
-    parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=False)
+    if _is_json_feed(body, response_headers.get("content-type", "")):
+        entries, warning = _json_feed_entries(body)
+    else:
+        entries, warning = _feedparser_entries(body, feed_url, response_headers)
+    guids = Counter(e.guid for e in entries if e.guid)
+    if any(count > 1 for count in guids.values()):
+        entry_key_source = "link"  # and it stays so for this feed: keys must never flip
+    articles = [_to_article(e, feed_url, fetched_at, entry_key_source, agency_hint) for e in entries]
+    return ParsedFeed([a for a in articles if a is not None], warning, entry_key_source)
+
+
+def _feedparser_entries(body: bytes, feed_url: str, headers: dict[str, str]) -> tuple[list[RawEntry], str | None]:
+    # The response headers carry the charset; content-location is the base for relative links.
+    headers.setdefault("content-location", feed_url)
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     warning = None
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         warning = f"{type(exc).__name__}: {exc}"
-    entries = parsed.get("entries", [])
-    guid_counts = Counter(e.get("id") for e in entries if e.get("id"))
-    # A feed that repeats GUIDs within one document cannot be trusted with them.
-    trust_guids = all(count == 1 for count in guid_counts.values())
-    articles = [
-        _to_article(entry, feed_url, fetched_at, trust_guids, agency_hint) for entry in entries
+    entries = [
+        RawEntry(
+            guid=e.get("id") or None,
+            link=e.get("link"),
+            title=e.get("title"),
+            summary=e.get("summary"),
+            content=max((c.get("value", "") for c in e.get("content", [])), key=len, default=""),
+            published=e.get("published_parsed") or e.get("updated_parsed"),
+            published_text=e.get("published") or e.get("updated") or "",
+            author=e.get("author"),
+        )
+        for e in parsed.get("entries", [])
     ]
-    return ParsedFeed([a for a in articles if a is not None], warning)
+    return entries, warning
 
 
-def _to_article(entry, feed_url, fetched_at, trust_guids, agency_hint) -> Article | None:
-    title = clean_title(entry.get("title"))
-    summary = clean_text(entry.get("summary"))
-    content = clean_text(max((c.get("value", "") for c in entry.get("content", [])), key=len, default=""))
+def _is_json_feed(body: bytes, content_type: str) -> bool:
+    return "json" in content_type or body.lstrip()[:1] == b"{"
+
+
+def _json_feed_entries(body: bytes) -> tuple[list[RawEntry], str | None]:
+    try:
+        document = json.loads(body)
+        items = document["items"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return [], f"InvalidJSONFeed: {type(exc).__name__}: {exc}"
+    entries = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        date_text = item.get("date_published") or item.get("date_modified") or ""
+        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        entries.append(RawEntry(
+            guid=str(item["id"]) if item.get("id") is not None else None,
+            link=item.get("url") or item.get("external_url"),
+            title=item.get("title"),
+            summary=item.get("summary"),
+            content=item.get("content_html") or item.get("content_text"),
+            published=_iso_to_struct(date_text),
+            published_text=date_text,
+            author=", ".join(a.get("name", "") for a in authors if isinstance(a, dict)) or None,
+        ))
+    return entries, None
+
+
+def _iso_to_struct(text: str) -> time.struct_time | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.utctimetuple() if moment.tzinfo else moment.timetuple()
+
+
+def _to_article(entry: RawEntry, feed_url: str, fetched_at: datetime, entry_key_source: str,
+                agency_hint: str | None) -> Article | None:
+    title = clean_title(entry.title)
+    summary = clean_text(entry.summary)
+    content = clean_text(entry.content)
     if not (title or summary or content):
         return None
-    link = entry.get("link")
-    url = canonical_url(link, base=feed_url)
-    published_at, guessed = to_utc(
-        entry.get("published_parsed") or entry.get("updated_parsed"), fetched_at
-    )
-    guid = entry.get("id") or None
-    if guid and trust_guids:
-        entry_key = f"guid:{guid}"
+    url = canonical_url(entry.link, base=feed_url)
+    published_at, guessed = to_utc(entry.published, fetched_at)
+    if entry.guid and entry_key_source == "guid":
+        entry_key = f"guid:{entry.guid}"
     elif url:
         entry_key = f"url:{url}"
     else:
-        date = entry.get("published") or entry.get("updated") or ""
-        entry_key = "hash:" + hashlib.sha256(f"{title}\n{date}".encode()).hexdigest()[:32]
+        entry_key = "hash:" + hashlib.sha256(f"{title}\n{entry.published_text}".encode()).hexdigest()[:32]
     text = content or summary
-    author = clean_title(entry.get("author")) or None
+    author = clean_title(entry.author) or None
     agency, evidence = detect_agency(text, author=author, agency_hint=agency_hint)
     return Article(
         entry_key=entry_key,
-        guid=guid,
-        url=link,
+        guid=entry.guid,
+        url=entry.link,
         canonical_url=url,
         title=title or text[:120],
         summary=summary,

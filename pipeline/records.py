@@ -25,6 +25,7 @@ class Feed:
     agency_hint: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    entry_key_source: str = "guid"
 
 
 @dataclass
@@ -40,6 +41,7 @@ class FetchResult:
     error_class: str | None = None
     error_message: str | None = None
     moved_to: str | None = None  # the new URL after a permanent redirect
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
 
     @property
     def outcome(self) -> str:

@@ -7,6 +7,8 @@ from datetime import timedelta
 from pipeline.records import Article, FetchResult
 
 MAX_BACKOFF = timedelta(hours=24)
+# A feed failing this many polls in a row is deactivated (about a day of backed-off polls).
+MAX_CONSECUTIVE_FAILURES = 12
 
 
 def record_fetch(conn, feed_id: int, fetch: FetchResult, entries_seen: int = 0,
@@ -22,14 +24,7 @@ def record_fetch(conn, feed_id: int, fetch: FetchResult, entries_seen: int = 0,
         )
         fetch_id = cur.fetchone()[0]
         if fetch.outcome == "error":
-            cur.execute(
-                """UPDATE feeds SET last_status = %s, last_polled_at = %s,
-                          consecutive_failures = consecutive_failures + 1,
-                          next_poll_at = %s + LEAST(interval '1 minute' * power(2, consecutive_failures),
-                                                    %s)
-                   WHERE id = %s""",
-                (fetch.status, fetch.started_at, fetch.started_at, MAX_BACKOFF, feed_id),
-            )
+            _record_failure(cur, feed_id, fetch)
         else:
             cur.execute(
                 """UPDATE feeds SET last_status = %s, last_polled_at = %s, last_success_at = %s,
@@ -42,6 +37,38 @@ def record_fetch(conn, feed_id: int, fetch: FetchResult, entries_seen: int = 0,
                  feed_id),
             )
     return fetch_id
+
+
+def _record_failure(cur, feed_id: int, fetch: FetchResult) -> None:
+    """Back off exponentially (or as long as Retry-After asks); deactivate a gone or dead feed."""
+    cur.execute(
+        """UPDATE feeds SET last_status = %(status)s, last_polled_at = %(at)s,
+                  consecutive_failures = consecutive_failures + 1,
+                  next_poll_at = %(at)s + GREATEST(
+                      LEAST(interval '1 minute' * power(2, consecutive_failures), %(max_backoff)s),
+                      make_interval(secs => %(retry_after)s))
+           WHERE id = %(id)s RETURNING consecutive_failures""",
+        {"status": fetch.status, "at": fetch.started_at, "max_backoff": MAX_BACKOFF,
+         "retry_after": fetch.retry_after or 0, "id": feed_id},
+    )
+    failures = cur.fetchone()[0]
+    reason = None
+    if fetch.status == 410:
+        reason = "410 Gone: the publisher removed the feed"
+    elif failures >= MAX_CONSECUTIVE_FAILURES:
+        reason = f"{failures} consecutive failures, last: {fetch.error_class} {fetch.error_message}"
+    if reason:
+        cur.execute(
+            """UPDATE feeds SET active = false, deactivated_reason = %s, deactivated_at = %s
+               WHERE id = %s""",
+            (reason, fetch.started_at, feed_id),
+        )
+
+
+def remember_entry_key_source(conn, feed_id: int, source: str) -> None:
+    """Keep identifying this feed's entries the way the latest parse chose (guid -> link only)."""
+    with conn.cursor() as cur:
+        cur.execute("UPDATE feeds SET entry_key_source = %s WHERE id = %s", (source, feed_id))
 
 
 def store_articles(conn, feed_id: int, fetch_id: int, articles: list[Article]) -> int:

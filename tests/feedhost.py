@@ -47,6 +47,9 @@ class MisbehavingFeedHost(BaseHTTPRequestHandler):
     def route_moved(self):
         self._send(301, Location="/guardian.rss")
 
+    def route_rate_limited(self):
+        self._send(429, b"slow down", Retry_After="600", Content_Type="text/plain")
+
     def route_huge(self):
         self._send(200, b"<rss>" + b" " * (3 * 1024 * 1024) + b"</rss>")
 

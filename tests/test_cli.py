@@ -43,3 +43,21 @@ def test_without_a_database_the_cli_says_how_to_get_one(monkeypatch, tmp_path):
 def test_migrations_are_recorded_and_applied_once(news_db):
     assert db.migrate(news_db) == []
     assert query(news_db, "SELECT version, name FROM schema_migrations") == [(1, "initial")]
+
+
+def test_feeds_import_opml_then_list_shows_their_health(news_db, monkeypatch, tmp_path):
+    monkeypatch.setenv("WIREDESK_DATABASE_URL", news_db)
+    opml = tmp_path / "export.opml"
+    opml.write_text("""<?xml version="1.0"?><opml version="2.0"><head><title>My feeds</title></head><body>
+      <outline text="World"><outline type="rss" text="Harbour Gazette" xmlUrl="https://harbourgazette.example/feed.xml"/>
+      <outline type="rss" title="Nile Post" text="np" xmlUrl="https://nilepost.example/rss"/></outline></body></opml>""")
+
+    imported = runner.invoke(app, ["feeds", "import-opml", str(opml)])
+    assert imported.exit_code == 0 and "2 feeds imported" in imported.output
+    query(news_db, "UPDATE feeds SET active = false, deactivated_reason = '410 Gone' WHERE name = 'Nile Post' RETURNING id")
+
+    listing = runner.invoke(app, ["feeds", "list"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0, listing.output
+    lines = listing.output.splitlines()
+    assert any("Harbour Gazette" in line and "never" in line for line in lines)
+    assert any("Nile Post" in line and "inactive" in line and "410 Gone" in line for line in lines)

@@ -13,7 +13,7 @@ def test_dags_import_without_errors():
 
     assert dagbag.import_errors == {}
     dag = dagbag.dags["news_ingest"]
-    assert {t.task_id for t in dag.tasks} == {"due_feeds", "poll_feed", "fold_stories"}
+    assert {t.task_id for t in dag.tasks} == {"plan_polls", "poll_feeds", "fold_stories"}
     assert dag.max_active_runs == 1
     assert dag.doc_md
 

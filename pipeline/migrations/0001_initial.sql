@@ -7,6 +7,10 @@ CREATE TABLE feeds (
     agency_hint          text,
     active               boolean NOT NULL DEFAULT true,
     deactivated_reason   text,
+    deactivated_at       timestamptz,
+    -- How entries are identified: by GUID, or by link once the feed has shown
+    -- it repeats GUIDs (then it stays on links, so keys never flip).
+    entry_key_source     text NOT NULL DEFAULT 'guid' CHECK (entry_key_source IN ('guid', 'link')),
     etag                 text,
     last_modified        text,
     last_status          integer,
