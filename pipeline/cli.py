@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,6 +16,7 @@ from pipeline import config, db
 from pipeline.feeds import feed_health, import_opml, load_feed_specs, sync_feeds
 from pipeline.ingest import run_cycle
 from pipeline.report import RunSummary, summarise_since
+from pipeline.train import TrainingConfig
 
 app = typer.Typer(
     help="Wiredesk: poll RSS/Atom feeds, fold republished wire copies into stories, load them into PostgreSQL.\n\n"
@@ -146,6 +148,75 @@ def demo(
         raise typer.Exit(1)
     with db.connect(url) as conn:
         print_summary(summarise_since(conn, started))
+
+
+@app.command("train")
+def train_model(
+    data: Annotated[list[Path], typer.Option("--data", help="Labelled JSONL files or folders.", exists=True)] = [config.REPO_ROOT / "data" / "classifier" / "train"],
+    output: Annotated[Optional[Path], typer.Option(help="Model directory (default: WIREDESK_MODEL or models/event-type).")] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = TrainingConfig.epochs,
+    seed: Annotated[int, typer.Option(help="Random seed: same data + seed, same model.")] = TrainingConfig.seed,
+) -> None:
+    """Fine-tune the event-type classifier (MiniLM-L6, offline) on the labelled corpus."""
+    from pipeline.classify import model_dir, model_version
+    from pipeline.train import train
+
+    directory = train(data, output or model_dir(), TrainingConfig(epochs=epochs, seed=seed), log=console.print)
+    console.print(f"model written to {directory} (version {model_version(directory)})")
+
+
+@app.command("eval-classifier")
+def eval_classifier(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL with title, summary, label")],
+    confusion_png: Annotated[Path, typer.Option(help="Where to write the confusion matrix.")] = Path("confusion-matrix.png"),
+) -> None:
+    """Accuracy, macro-F1 and per-label precision/recall/F1 of the classifier on FILE."""
+    from pipeline.classify import EventClassifier
+    from pipeline.evaluate import classifier_report, plot_confusion
+    from pipeline.train import read_examples
+
+    examples = read_examples([file])
+    classifier = EventClassifier()
+    predicted = [p.label for p in classifier.predict([(e["title"], e["summary"]) for e in examples])]
+    report = classifier_report([e["label"] for e in examples], predicted, classifier.labels)
+    table = Table("label", "precision", "recall", "F1", "support", title=f"model {classifier.version} ({classifier.backend})")
+    for label, (p, r, f, n) in report.per_label.items():
+        table.add_row(label, f"{p:.3f}", f"{r:.3f}", f"{f:.3f}", str(n))
+    console.print(table)
+    console.print(f"accuracy {report.accuracy:.3f}  macro-F1 {report.macro_f1:.3f}  ({len(examples)} examples)")
+    console.print(f"confusion matrix: {plot_confusion(report, confusion_png)}")
+
+
+@app.command("classify")
+def classify(
+    input: Annotated[Path, typer.Option("--input", exists=True, dir_okay=False, help="JSONL with id, title, summary")],
+    output: Annotated[Path, typer.Option("--output", help="JSONL with id, label, confidence, scores")],
+) -> None:
+    """Label the event type of every line of a JSONL file, without a database."""
+    from pipeline.classify import EventClassifier
+
+    items = [json.loads(line) for line in input.read_text().splitlines() if line.strip()]
+    predictions = EventClassifier().predict([(i.get("title", ""), i.get("summary", "")) for i in items])
+    with output.open("w") as out:
+        for item, p in zip(items, predictions):
+            out.write(json.dumps({"id": item.get("id"), "label": p.label, "confidence": round(p.confidence, 5),
+                                  "scores": p.scores}) + "\n")
+    console.print(f"{len(items)} items labelled -> {output}")
+
+
+@app.command("reclassify")
+def reclassify(
+    batch_size: Annotated[int, typer.Option(help="Stories per batch (one transaction each).")] = 256,
+    limit: Annotated[Optional[int], typer.Option(help="Stop after this many stories.")] = None,
+) -> None:
+    """Relabel the stories an older model version labelled (idempotent: rerun it any time)."""
+    from pipeline.classify import EventClassifier
+    from pipeline.labelling import label_stories
+
+    classifier = EventClassifier()
+    with db.connect(_database_url()) as conn:
+        counts = label_stories(conn, classifier, stale_only=True, batch_size=batch_size, max_stories=limit)
+    console.print(f"{counts.stories} stories relabelled with model {classifier.version}")
 
 
 def _db_now(url: str) -> datetime:
