@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import ftfy
+from dateutil import parser as dateutil_parser
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from w3lib.url import canonicalize_url, url_query_cleaner
 
@@ -40,7 +40,7 @@ def clean_text(html_or_text: str | None) -> str:
         node.insert_before("\n\n")
     root = tree.body or tree.root
     text = root.text(deep=True, separator="") if root else ""
-    text = ftfy.fix_text(text)
+    text = ftfy.fix_text(text, uncurl_quotes=False)  # keep the publisher's typography
     text = WHITESPACE.sub(" ", text)
     text = BLANK_LINES.sub("\n\n", text)
     return "\n".join(line.strip() for line in text.strip().split("\n"))
@@ -75,15 +75,59 @@ def _tracking_names(query: str) -> list[str]:
     return [name for name in names if TRACKING_PARAMS.match(name)]
 
 
-def to_utc(parsed: time.struct_time | None, fetched_at: datetime) -> tuple[datetime, bool]:
+class _FeedDateNames(dateutil_parser.parserinfo):
+    """English plus the month names feeds write in Italian, French, Spanish, Portuguese, German."""
+
+    MONTHS = [
+        ("Jan", "January", "gen", "gennaio", "janv", "janvier", "ene", "enero", "janeiro", "jän", "januar"),
+        ("Feb", "February", "febbraio", "févr", "fevr", "février", "fevrier", "febrero", "fev", "fevereiro", "februar"),
+        ("Mar", "March", "marzo", "mars", "março", "marco", "märz", "marz"),
+        ("Apr", "April", "aprile", "avr", "avril", "abr", "abril"),
+        ("May", "May", "mag", "maggio", "mai", "mayo", "maio"),
+        ("Jun", "June", "giu", "giugno", "juin", "junio", "junho", "juni"),
+        ("Jul", "July", "lug", "luglio", "juil", "juillet", "julio", "julho", "juli"),
+        ("Aug", "August", "ago", "agosto", "août", "aout"),
+        ("Sep", "Sept", "September", "set", "settembre", "septembre", "septiembre", "setembro"),
+        ("Oct", "October", "ott", "ottobre", "octobre", "octubre", "out", "outubro", "okt", "oktober"),
+        ("Nov", "November", "novembre", "noviembre", "novembro"),
+        ("Dec", "December", "dic", "dicembre", "déc", "décembre", "decembre", "diciembre", "dez", "dezembro", "dezember"),
+    ]
+
+
+# Zone abbreviations seen in feeds (dateutil knows only UTC/GMT by name).
+ZONE_OFFSETS = {
+    "BST": 3600, "IST": 19800, "CET": 3600, "CEST": 7200, "EET": 7200, "EEST": 10800,
+    "WET": 0, "WEST": 3600, "MSK": 10800, "JST": 32400, "KST": 32400, "HKT": 28800,
+    "SGT": 28800, "AEST": 36000, "AEDT": 39600, "EST": -18000, "EDT": -14400,
+    "CST": -21600, "CDT": -18000, "MST": -25200, "MDT": -21600, "PST": -28800, "PDT": -25200,
+}
+_DATE_NAMES = _FeedDateNames()
+LEADING_WORD = re.compile(r"^\s*[^\W\d_]+\.?,?\s+")
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """A feed's date string as a datetime (naive when it names no zone), or None.
+
+    Handles RFC 822 and ISO 8601, AM/PM clocks, zone abbreviations and localised
+    month and weekday names (a weekday dateutil does not know is skipped).
+    """
+    if not text or not text.strip():
+        return None
+    for candidate in (text, LEADING_WORD.sub("", text, count=1)):
+        try:
+            return dateutil_parser.parse(candidate, parserinfo=_DATE_NAMES, tzinfos=ZONE_OFFSETS)
+        except (ValueError, OverflowError):
+            continue
+    return None
+
+
+def to_utc(moment: datetime | None, fetched_at: datetime) -> tuple[datetime, bool]:
     """The entry's UTC time and whether it was guessed: a missing date, or one in the
-    future (beyond a few minutes of clock skew), falls back to the fetch time."""
-    if parsed is None:
+    future (beyond a few minutes of clock skew), falls back to the fetch time.
+    A date without a zone is taken as UTC."""
+    if moment is None:
         return fetched_at, True
-    try:
-        moment = datetime(*parsed[:6], tzinfo=UTC)
-    except (TypeError, ValueError):
-        return fetched_at, True
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if (moment - fetched_at).total_seconds() > 600:
         return fetched_at, True
     return moment, False

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +12,7 @@ from datetime import datetime
 import feedparser
 
 from pipeline.attribution import detect_agency
-from pipeline.normalise import canonical_url, clean_text, clean_title, text_hash, to_utc
+from pipeline.normalise import canonical_url, clean_text, clean_title, parse_date, text_hash, to_utc
 from pipeline.records import Article
 
 
@@ -36,7 +35,7 @@ class RawEntry:
     title: str | None
     summary: str | None
     content: str | None
-    published: time.struct_time | None
+    published: datetime | None
     published_text: str
     author: str | None
 
@@ -54,7 +53,7 @@ def parse_feed(
     if _is_json_feed(body, response_headers.get("content-type", "")):
         entries, warning = _json_feed_entries(body)
     else:
-        entries, warning = _feedparser_entries(body, feed_url, response_headers)
+        entries, warning = _feedparser_entries(body, response_headers)
     guids = Counter(e.guid for e in entries if e.guid)
     if any(count > 1 for count in guids.values()):
         entry_key_source = "link"  # and it stays so for this feed: keys must never flip
@@ -62,28 +61,36 @@ def parse_feed(
     return ParsedFeed([a for a in articles if a is not None], warning, entry_key_source)
 
 
-def _feedparser_entries(body: bytes, feed_url: str, headers: dict[str, str]) -> tuple[list[RawEntry], str | None]:
-    # The response headers carry the charset; content-location is the base for relative links.
-    headers.setdefault("content-location", feed_url)
+def _feedparser_entries(body: bytes, headers: dict[str, str]) -> tuple[list[RawEntry], str | None]:
+    # The response headers carry the charset. No base URL is given on purpose: feedparser
+    # would resolve non-URL Atom ids against it, making entry keys depend on the feed's URL;
+    # links are resolved against the feed URL later, in canonical_url().
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     warning = None
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         warning = f"{type(exc).__name__}: {exc}"
-    entries = [
-        RawEntry(
-            guid=e.get("id") or None,
-            link=e.get("link"),
-            title=e.get("title"),
-            summary=e.get("summary"),
-            content=max((c.get("value", "") for c in e.get("content", [])), key=len, default=""),
-            published=e.get("published_parsed") or e.get("updated_parsed"),
-            published_text=e.get("published") or e.get("updated") or "",
-            author=e.get("author"),
-        )
-        for e in parsed.get("entries", [])
-    ]
-    return entries, warning
+    return [_raw_entry(e) for e in parsed.get("entries", [])], warning
+
+
+def _raw_entry(e: feedparser.FeedParserDict) -> RawEntry:
+    # Read "updated" only when present: feedparser's updated->published alias is deprecated.
+    date_text = e.get("published") or (e["updated"] if "updated" in e.keys() else "")
+    parsed_date = e.get("published_parsed") or (e["updated_parsed"] if "updated_parsed" in e.keys() else None)
+    # feedparser mis-reads AM/PM clocks, zone names and localised day names; dateutil does not.
+    published = parse_date(date_text) or (datetime(*parsed_date[:6]) if parsed_date else None)
+    # An enclosure must not stand in for the article: prefer the rel="alternate" link.
+    alternate = [link.get("href") for link in e.get("links", []) if link.get("rel") == "alternate"]
+    return RawEntry(
+        guid=e.get("id") or None,
+        link=alternate[0] if alternate else e.get("link"),
+        title=e.get("title"),
+        summary=e.get("summary"),
+        content=max((c.get("value", "") for c in e.get("content", [])), key=len, default=""),
+        published=published,
+        published_text=date_text,
+        author=e.get("author"),
+    )
 
 
 def _is_json_feed(body: bytes, content_type: str) -> bool:
@@ -108,19 +115,11 @@ def _json_feed_entries(body: bytes) -> tuple[list[RawEntry], str | None]:
             title=item.get("title"),
             summary=item.get("summary"),
             content=item.get("content_html") or item.get("content_text"),
-            published=_iso_to_struct(date_text),
+            published=parse_date(date_text),
             published_text=date_text,
             author=", ".join(a.get("name", "") for a in authors if isinstance(a, dict)) or None,
         ))
     return entries, None
-
-
-def _iso_to_struct(text: str) -> time.struct_time | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.utctimetuple() if moment.tzinfo else moment.timetuple()
 
 
 def _to_article(entry: RawEntry, feed_url: str, fetched_at: datetime, entry_key_source: str,

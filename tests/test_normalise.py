@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
 
 from pipeline.attribution import detect_agency
-from pipeline.normalise import canonical_url, clean_text, clean_title, text_hash, to_utc
+from pipeline.normalise import canonical_url, clean_text, clean_title, parse_date, text_hash, to_utc
 
 FETCHED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -32,7 +31,7 @@ def test_html_is_reduced_to_paragraphs_of_text():
 
 
 def test_mojibake_is_repaired():
-    assert clean_title("Caf\u00c3\u00a9 owners\u00e2\u20ac\u2122 protest") == "Café owners' protest"
+    assert clean_title("Caf\u00c3\u00a9 owners\u00e2\u20ac\u2122 protest") == "Café owners\u2019 protest"
 
 
 def test_titles_lose_their_markup():
@@ -41,9 +40,22 @@ def test_titles_lose_their_markup():
 
 
 def test_dates_become_utc_and_missing_or_future_ones_fall_back_to_fetch_time():
-    assert to_utc(time.strptime("2024-04-30 08:00", "%Y-%m-%d %H:%M"), FETCHED) == (datetime(2024, 4, 30, 8, tzinfo=UTC), False)
+    assert to_utc(parse_date("Tue, 30 Apr 2024 10:00:00 +0200"), FETCHED) == (datetime(2024, 4, 30, 8, tzinfo=UTC), False)
+    assert to_utc(parse_date("2024-04-30 08:00"), FETCHED) == (datetime(2024, 4, 30, 8, tzinfo=UTC), False)
     assert to_utc(None, FETCHED) == (FETCHED, True)
-    assert to_utc(time.strptime("2031-01-01", "%Y-%m-%d"), FETCHED) == (FETCHED, True)
+    assert to_utc(parse_date("2031-01-01"), FETCHED) == (FETCHED, True)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Sat, Dec 16 2023 02:02:33 PM", datetime(2023, 12, 16, 14, 2, 33)),
+    ("Fri, 17 May 2019 06:00:00 BST", datetime(2019, 5, 17, 5, 0, tzinfo=UTC)),
+    ("mer, 16 nov 2022 00:38:15 +0100", datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)),
+    ("Seg, 24 Set 2018 10:00:00 -0300", datetime(2018, 9, 24, 13, 0, tzinfo=UTC)),
+    ("2018-12-04T12:45:00+04:00", datetime(2018, 12, 4, 8, 45, tzinfo=UTC)),
+    ("not a date", None),
+])
+def test_feed_dates_in_their_many_dialects(text, expected):
+    assert parse_date(text) == expected
 
 
 def test_text_hash_ignores_case_punctuation_and_spacing():
