@@ -1,4 +1,4 @@
-# Wiredesk: `make run` (demo end to end), `make test` (the whole suite), `make stop`.
+# Wiredesk: `make run` (demo end to end), `make test` (the whole suite), `make airflow` (Airflow 3 locally), `make stop`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,5 +32,13 @@ run: install model
 test: install model
 	$(BIN)/pytest -q
 
+# Airflow 3 in the background (LocalExecutor) with the DAGs on their schedules, over the local
+# Postgres; prints the UI address and the login. `make stop` stops it.
+.PHONY: airflow
+airflow: install model
+	$(WIREDESK) db start
+	$(WIREDESK) db migrate
+	$(WIREDESK) airflow start
+
 stop:
-	@if [ -x $(WIREDESK) ]; then $(WIREDESK) db stop; fi
+	@if [ -x $(WIREDESK) ]; then $(WIREDESK) airflow stop; $(WIREDESK) db stop; fi

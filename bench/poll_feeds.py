@@ -26,7 +26,6 @@ is terminated at the end (and exits by itself if this process dies: it watches i
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import socket
 import statistics
@@ -36,27 +35,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-FEED_DIRS = (REPO / "tests" / "fixtures", REPO / "seeds" / "feeds")
-CONTENT_TYPES = {".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml"}
+from feedfarm import REPO, feed_handler, feed_paths
+
 
 
 # ---------------------------------------------------------------- the feed set (shared by both processes)
-
-def feed_files() -> list[Path]:
-    files = [p for d in FEED_DIRS for p in sorted(d.iterdir()) if p.suffix in CONTENT_TYPES]
-    if not files:
-        raise SystemExit(f"no feed files found under {', '.join(map(str, FEED_DIRS))}")
-    return files
-
-
-def feed_paths(n: int, files: list[Path]) -> list[tuple[str, Path]]:
-    """N URL paths, round-robin over the files, so every size appears throughout the list."""
-    return [(f"/feeds/{i:04d}/{files[i % len(files)].name}", files[i % len(files)]) for i in range(n)]
-
 
 def not_modified(i: int, fraction: float) -> bool:
     """Whether feed i is in the 304 set: an even spread of ``fraction`` of the indexes."""
@@ -66,37 +52,7 @@ def not_modified(i: int, fraction: float) -> bool:
 # ---------------------------------------------------------------- the server (child process)
 
 def serve(n: int) -> None:
-    files = feed_files()
-    routes = {}
-    for path, file in feed_paths(n, files):
-        body = file.read_bytes()
-        etag = '"' + hashlib.sha256(path.encode() + b"\0" + body).hexdigest()[:20] + '"'
-        routes[path] = (body, CONTENT_TYPES[file.suffix], etag)
-
-    class Handler(BaseHTTPRequestHandler):
-        # HTTP/1.0 (the http.server default): one connection per request, as when every
-        # feed lives on a different host, so neither client gains from keep-alive.
-        def do_GET(self):  # noqa: N802
-            route = routes.get(self.path)
-            if route is None:
-                self.send_error(404)
-                return
-            body, content_type, etag = route
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("ETag", etag)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format, *args):
-            pass
-
+    Handler = feed_handler(n)
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -203,8 +159,8 @@ def main(argv=None) -> int:
     from pipeline.records import Feed
 
     console = Console(width=None if sys.stdout.isatty() else 110)
-    files = feed_files()
-    paths = feed_paths(args.feeds, files)
+    paths = feed_paths(args.feeds)
+    files = sorted({file for _, file in paths})
     sizes = sorted(p.stat().st_size for p in files)
     console.print(f"{args.feeds} feeds over {len(files)} files ({sizes[0]:,}–{sizes[-1]:,} bytes), "
                   f"{args.not_modified:.0%} answer 304 to Wiredesk, {args.repeats} repeats per side; "

@@ -1,49 +1,62 @@
 """
-### news_ingest: feeds in, deduplicated wire stories out
+### news_ingest: feeds in, deduplicated and labelled wire stories out
 
-Every run:
+Every run (every 5 minutes by default: `wiredesk_ingest_schedule`):
 
-1. **plan_polls**: syncs the feed list (`WIREDESK_FEEDS`, a feeds.yaml) into the
+1. **plan_polls**: syncs the feed list (`wiredesk_feeds`, a feeds.yaml) into the
    `feeds` table, picks the feeds whose next poll time has come, and groups them
-   in batches by host (at most 64, so never near Airflow's map limit).
-2. **poll_feeds** (one mapped task per batch, one request at a time per host): a
-   conditional GET with timeouts and a size cap, feedparser on the bytes,
-   normalisation, and an idempotent insert of the new copies into `articles`. Every outcome (new entries, 304, HTTP error,
-   malformed XML) is a row in `fetches`; one bad feed never fails the others.
+   in batches by host (at most `wiredesk_poll_batches`, 64, so never near
+   Airflow's map limit however many feeds there are).
+2. **poll_feeds** (one mapped task per batch, one request at a time per host, each
+   task holding a slot of the `wiredesk_http` pool, so the pool's size caps the
+   fetches in flight): a conditional GET with timeouts and a size cap, feedparser on
+   the bytes, normalisation, and an idempotent insert of the new copies into
+   `articles`. Every outcome (new entries, 304, HTTP error, malformed XML) is a row
+   in `fetches`; one bad feed never fails the others, and its log line names it.
 3. **fold_stories**: assigns every new copy to its story (exact URL/text match,
    then MinHash/LSH near-duplicates), creating `stories` rows for new ones.
+4. **classify_stories**: labels each new story's event type (MiniLM classifier,
+   `wiredesk_model`), once per story however many copies it has; every label is
+   stored with its confidence, all scores and the model version.
+5. **publish_new_stories**: when the run created stories, emits the
+   `wiredesk_new_stories` Asset (extra: counts and the new story id range), which
+   schedules `news_reclassify` and any DAG of yours; skipped when nothing is new.
 
-The news database is the Airflow connection `wiredesk_db` (fallback:
-`WIREDESK_DATABASE_URL`). XCom carries only ids and counts. Rerunning or
-retrying a run adds nothing twice.
+Every task logs one summary line with its counts and seconds. The news database is
+the Airflow connection `wiredesk_db` (fallback: `WIREDESK_DATABASE_URL`). XCom
+carries only ids and counts. One run at a time (`max_active_runs=1`); a failed
+task is retried with exponential backoff, and rerunning or retrying a run adds
+nothing twice and loses nothing (copies are keyed by feed and entry; a copy stays
+unassigned until some run folds it).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+import sys
+from datetime import datetime
 
-from airflow.sdk import Connection, dag, task
-from airflow.sdk.exceptions import AirflowNotFoundException
+# Airflow puts the DAG folder on sys.path when it parses or runs DAGs; a bare DagBag does not.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def news_db_url() -> str:
-    """The news database: the `wiredesk_db` connection, else WIREDESK_DATABASE_URL."""
-    try:
-        return Connection.get("wiredesk_db").get_uri()
-    except AirflowNotFoundException:
-        return os.environ["WIREDESK_DATABASE_URL"]
+from airflow.sdk import dag, get_current_context, task  # noqa: E402
+from airflow.sdk.exceptions import AirflowSkipException  # noqa: E402
+from wiredesk_common import (  # noqa: E402
+    DEFAULT_ARGS, HTTP_POOL, NEW_STORIES, Stopwatch, int_setting, load_classifier, log, news_db_url,
+    schedule_setting, setting,
+)
 
 
 @dag(
     dag_id="news_ingest",
-    schedule=timedelta(minutes=5),
+    schedule=schedule_setting("ingest_schedule"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    # Runs never overlap: a slow run delays the next one instead of racing it for the same feeds.
     max_active_runs=1,
     doc_md=__doc__,
     tags=["wiredesk"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
+    default_args=DEFAULT_ARGS,
 )
 def news_ingest():
     @task
@@ -51,40 +64,95 @@ def news_ingest():
         """The due feeds' ids, in batches that never split a host."""
         from pipeline.ingest import plan_polls
 
-        batches = plan_polls(news_db_url(), os.environ.get("WIREDESK_FEEDS"))
-        print(f"plan_polls: {sum(map(len, batches))} feeds due, in {len(batches)} host batches")
+        clock = Stopwatch()
+        batches = plan_polls(news_db_url(), setting("feeds") or None, int_setting("poll_batches"))
+        log.info("plan_polls: %d feeds due, in %d host batches; %s", sum(map(len, batches)), len(batches), clock)
         return batches
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, pool=HTTP_POOL)
     def poll_feeds(feed_ids: list[int]) -> dict:
         """Poll one batch of feeds and store their new copies; returns the batch's counts."""
         from dataclasses import asdict
 
         from pipeline.ingest import BatchCounts, poll_batch
 
+        clock = Stopwatch()
+        # Each failed feed is logged by name with its reason as it happens (pipeline.ingest).
         counts = BatchCounts.of(poll_batch(news_db_url(), feed_ids))
-        print("poll_feeds: " + counts.line())
+        log.info("poll_feeds: %s; %s", counts.line(), clock)
         return asdict(counts)
 
-    @task(multiple_outputs=False)
+    # none_failed: with no feed due (zero poll tasks) the run still folds copies a failed run left unassigned.
+    @task(multiple_outputs=False, trigger_rule="none_failed")
     def fold_stories(batches: list[dict]) -> dict:
-        """Fold the new copies into stories; returns the run's counts."""
-        from pipeline.ingest import build_stories
+        """Fold the new copies into stories; returns the run's counts and the new story id range."""
+        from collections import Counter
+        from datetime import timedelta
 
-        stories = build_stories(news_db_url())
+        from pipeline import db
+        from pipeline.dedup import assign_stories
+
+        clock = Stopwatch()
+        with db.connect(news_db_url()) as conn:
+            stories = assign_stories(conn, window=timedelta(days=int_setting("dedup_window_days")),
+                                     batch_size=int_setting("dedup_batch"))
         batches = list(batches)
+        errors = sum((Counter(b["errors"]) for b in batches), Counter())
+        new_ids = stories.new_story_ids
         counts = {
             "feeds_polled": sum(b["feeds_polled"] for b in batches),
             "not_modified": sum(b["not_modified"] for b in batches),
-            "errors": sum(sum(b["errors"].values()) for b in batches),
+            "errors": dict(sorted(errors.items())),
             "new_articles": sum(b["new_articles"] for b in batches),
-            "new_stories": len(stories.new_story_ids),
+            "copies_assigned": stories.assigned,
+            "new_stories": len(new_ids),
             "copies_folded": stories.folded,
+            "new_story_ids": [min(new_ids), max(new_ids)] if new_ids else None,
         }
-        print("fold_stories: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        log.info("fold_stories: %d feeds polled, %d not modified, errors: %s, %d new articles, "
+                 "%d copies assigned -> %d new stories, %d copies folded into stories; %s",
+                 counts["feeds_polled"], counts["not_modified"],
+                 ", ".join(f"{k} {v}" for k, v in counts["errors"].items()) or "none",
+                 counts["new_articles"], stories.assigned, len(new_ids), stories.folded, clock)
         return counts
 
-    fold_stories(poll_feeds.expand(feed_ids=plan_polls()))
+    @task(multiple_outputs=False)
+    def classify_stories(run_counts: dict) -> dict:
+        """Label the event type of every story that has none yet (one inference per story)."""
+        from pipeline import db
+        from pipeline.labelling import label_stories
+        from pipeline.maintenance import unlabelled_story_count
+
+        clock = Stopwatch()
+        with db.connect(news_db_url()) as conn:
+            waiting = unlabelled_story_count(conn)
+        if not waiting:
+            # Most runs bring nothing new: skip loading the model (~4 s of imports on 2 cores).
+            log.info("classify_stories: 0 stories classified (none unlabelled); %s", clock)
+            return {**run_counts, "stories_classified": 0, "event_types": {}, "model_version": None}
+        classifier = load_classifier()
+        with db.connect(news_db_url()) as conn:
+            labelled = label_stories(conn, classifier, batch_size=int_setting("classify_batch"))
+        counts = {**run_counts, "stories_classified": labelled.stories, "event_types": labelled.by_label,
+                  "model_version": classifier.version}
+        log.info("classify_stories: %d stories classified by model %s (%s): %s; %s", labelled.stories,
+                 classifier.version, classifier.backend,
+                 ", ".join(f"{k} {v}" for k, v in sorted(labelled.by_label.items())) or "none", clock)
+        return counts
+
+    @task(outlets=[NEW_STORIES])
+    def publish_new_stories(run_counts: dict) -> None:
+        """Emit the new-stories Asset event (skipped, so no event, when the run created none)."""
+        if not run_counts["new_stories"]:
+            log.info("publish_new_stories: no new stories, no Asset event")
+            raise AirflowSkipException("no new stories")
+        extra = {k: run_counts[k] for k in ("new_stories", "new_story_ids", "new_articles", "copies_folded",
+                                             "stories_classified", "model_version")}
+        get_current_context()["outlet_events"][NEW_STORIES].extra = extra
+        log.info("publish_new_stories: %s event, %d new stories (ids %s..%s)", NEW_STORIES.name,
+                 extra["new_stories"], *extra["new_story_ids"])
+
+    publish_new_stories(classify_stories(fold_stories(poll_feeds.expand(feed_ids=plan_polls()))))
 
 
 news_ingest()

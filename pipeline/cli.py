@@ -15,6 +15,7 @@ from rich.table import Table
 from pipeline import config, db
 from pipeline.feeds import feed_health, import_opml, load_feed_specs, sync_feeds
 from pipeline.ingest import run_cycle
+from pipeline.records import FeedSpec
 from pipeline.report import RunSummary, summarise_since
 from pipeline.train import TrainingConfig
 
@@ -90,19 +91,19 @@ def psql(ctx: typer.Context) -> None:
 @feeds_app.command("sync")
 def feeds_sync(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="feeds.yaml")]) -> None:
     """Add or update the feeds listed in FILE (matched by name)."""
-    specs = load_feed_specs(file)
-    with db.connect(_database_url()) as conn:
-        sync_feeds(conn, specs)
-    console.print(f"{len(specs)} feeds synced")
+    _register(load_feed_specs(file), "synced")
 
 
 @feeds_app.command("import-opml")
 def feeds_import_opml(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An OPML export")]) -> None:
     """Add the feeds of an OPML export (from any feed reader) to the registry."""
-    specs = import_opml(file)
+    _register(import_opml(file), "imported")
+
+
+def _register(specs: list[FeedSpec], done: str) -> None:
     with db.connect(_database_url()) as conn:
         sync_feeds(conn, specs)
-    console.print(f"{len(specs)} feeds imported")
+    console.print(f"{len(specs)} feeds {done}")
 
 
 @feeds_app.command("list")
@@ -161,7 +162,9 @@ def train_model(
     from pipeline.classify import model_dir, model_version
     from pipeline.train import train
 
-    directory = train(data, output or model_dir(), TrainingConfig(epochs=epochs, seed=seed), log=console.print)
+    dev = config.REPO_ROOT / "data" / "classifier" / "dev.jsonl"
+    directory = train(data, output or model_dir(), TrainingConfig(epochs=epochs, seed=seed),
+                      agreement_paths=[dev] if dev.exists() else [], log=console.print)
     console.print(f"model written to {directory} (version {model_version(directory)})")
 
 
@@ -217,6 +220,148 @@ def reclassify(
     with db.connect(_database_url()) as conn:
         counts = label_stories(conn, classifier, stale_only=True, batch_size=batch_size, max_stories=limit)
     console.print(f"{counts.stories} stories relabelled with model {classifier.version}")
+
+
+maintenance_app = typer.Typer(help="Upkeep of the news database (what the news_maintenance DAG runs daily).",
+                                no_args_is_help=True)
+app.add_typer(maintenance_app, name="maintenance")
+airflow_app = typer.Typer(help="Airflow 3 as local background services, with the Wiredesk DAGs.", no_args_is_help=True)
+app.add_typer(airflow_app, name="airflow")
+
+
+@maintenance_app.command("feed-health")
+def maintenance_feed_health(
+    failing_after: Annotated[int, typer.Option(help="Failed polls in a row that make a feed failing.")] = 3,
+    silent_days: Annotated[int, typer.Option(help="Days without a new article that make a feed silent.")] = 3,
+) -> None:
+    """The dead, failing and silent feeds, each with its reason."""
+    from pipeline.maintenance import feed_health_report
+
+    with db.connect(_database_url()) as conn:
+        health = feed_health_report(conn, failing_after, silent_days)
+    table = Table("state", "feed", "why", "since")
+    for kind in ("dead", "failing", "silent"):
+        for feed in getattr(health, kind):
+            table.add_row(kind, feed.name, feed.detail, _when(feed.since))
+    if table.rows:
+        console.print(table)
+    console.print(health.line())
+
+
+@maintenance_app.command("prune-fetches")
+def maintenance_prune_fetches(
+    older_than_days: Annotated[int, typer.Option(help="Delete poll records older than this.")] = 30,
+) -> None:
+    """Delete the poll records (`fetches`) older than the retention age; articles stay."""
+    from datetime import timedelta
+
+    from pipeline.maintenance import prune_fetches
+
+    with db.connect(_database_url()) as conn:
+        deleted = prune_fetches(conn, timedelta(days=older_than_days))
+    console.print(f"{deleted} fetch records older than {older_than_days} days deleted")
+
+
+@maintenance_app.command("analyze")
+def maintenance_analyze() -> None:
+    """ANALYZE the news tables, largest first (planner statistics)."""
+    from pipeline.maintenance import analyze_tables
+
+    with db.connect(_database_url()) as conn:
+        done = analyze_tables(conn)
+    for table, (rows, seconds) in done.items():
+        console.print(f"{table}: ~{rows} rows, {seconds:.2f} s")
+
+
+@airflow_app.command("start")
+def airflow_start(feeds: FeedsOption = None) -> None:
+    """Start Airflow (api-server, scheduler, dag-processor, triggerer; LocalExecutor) in the background.
+
+    The DAGs run on their schedules against the news database. Without --feeds (or WIREDESK_FEEDS)
+    the seed feeds are served locally and polled. `wiredesk airflow stop` (or `make stop`) stops it.
+    """
+    from pipeline.airflow_local import AirflowStartError, start
+
+    url = _database_url()
+    try:
+        running = start(url, feeds, echo=console.print)
+    except AirflowStartError as exc:
+        console.print(f"[red]{exc}[/red]", markup=False)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"Airflow UI: [bold]{running.url}[/bold]\n"
+        f"log in as [bold]{running.username}[/bold] with password [bold]{running.password}[/bold] "
+        f"(kept in {running.password_file})\n"
+        f"component logs: {running.log_dir}/airflow-*.log; stop with `make stop` or `wiredesk airflow stop`"
+    )
+
+
+@airflow_app.command("stop")
+def airflow_stop() -> None:
+    """Stop the local Airflow services `wiredesk airflow start` started."""
+    from pipeline.airflow_local import stop
+
+    stopped = stop()
+    console.print(f"Airflow stopped ({', '.join(stopped)})" if stopped else "Airflow was not running")
+
+
+@app.command("dedup")
+def dedup(
+    input: Annotated[Path, typer.Option("--input", exists=True, dir_okay=False,
+                                        help="JSONL with id, title, summary, link, outlet, published (ISO 8601).")],
+    output: Annotated[Path, typer.Option("--output", help="JSONL written with one {id, story} per input line.")],
+    window_days: Annotated[float, typer.Option(help="Copies further apart than this are never the same story.")] = 7.0,
+) -> None:
+    """Fold the copies in a JSONL file into stories, without a database.
+
+    The same engine as the news database's dedup, with an in-memory index: exact URL/text
+    matches, then MinHash/LSH candidates verified on shingles, key facts and (when those
+    cannot tell) MiniLM headline+lede similarity. Items with equal `story` are one story.
+    """
+    from datetime import timedelta
+
+    from pipeline.dedup import dedup_records, read_jsonl
+    from pipeline.verify import Settings
+
+    records = list(read_jsonl(input))
+    stories = dedup_records(records, Settings(window=timedelta(days=window_days)))
+    with output.open("w") as out:
+        for record in records:
+            out.write(json.dumps({"id": record["id"], "story": stories[str(record["id"])]}) + "\n")
+    console.print(f"{len(records)} items -> {len(set(stories.values()))} stories -> {output}")
+
+
+@app.command("eval-dedup")
+def eval_dedup(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="JSONL as for `dedup`, plus the ground-truth `story` key.")],
+) -> None:
+    """Score the dedup against FILE's `story` labels: pairwise precision/recall/F1 and B-cubed.
+
+    Pairwise: over all pairs of items, is "same story" predicted where the labels say so.
+    B-cubed: per item, how much of its predicted story is its true story, and vice versa.
+    Tune on data/dedup/dev.jsonl only; data/dedup/test.jsonl is for the final figures.
+    """
+    from pipeline import embed
+    from pipeline.dedup import DedupStats, dedup_records, read_jsonl
+    from pipeline.evaluate import clustering_report
+
+    records = list(read_jsonl(file))
+    stats = DedupStats()
+    predicted = dedup_records(records, stats=stats)
+    report = clustering_report({str(r["id"]): r["story"] for r in records},
+                               {k: str(v) for k, v in predicted.items()})
+    console.print(
+        f"{len(records)} items, {len(set(r['story'] for r in records))} true stories, "
+        f"{len(set(predicted.values()))} predicted\n"
+        f"pairwise  precision {report.pairwise_precision:.3f}  recall {report.pairwise_recall:.3f}  "
+        f"F1 {report.pairwise_f1:.3f}  ({report.predicted_pairs} predicted pairs, {report.true_pairs} true)\n"
+        f"B-cubed   precision {report.bcubed_precision:.3f}  recall {report.bcubed_recall:.3f}  "
+        f"F1 {report.bcubed_f1:.3f}\n"
+        f"decisions: {stats.exact} exact, {stats.near} near-duplicate, {stats.new} new stories; "
+        f"{stats.pairs_verified} pairs verified, {stats.pairs_encoded} needed the encoder "
+        f"({embed.CLOCK.texts} texts embedded in {embed.CLOCK.seconds:.1f} s)"
+    )
 
 
 def _db_now(url: str) -> datetime:

@@ -1,55 +1,138 @@
-"""Wire-story dedup: fold every republished copy of a story into one ``stories`` row.
+"""Wire-story dedup: place every copy in the story it repeats, or start a new story.
 
-Two layers. Exact: the same canonical URL or the same normalised text within the
-window. Near-duplicate: MinHash signatures of the body's word 3-shingles and of
-its lede, split into LSH bands stored in ``article_bands`` (so the index holds
-across runs and workers); band collisions give candidates, and a verification on
-the real shingle sets decides. Story assignment runs under one advisory lock, so
-parallel workers never create two stories for the same copy.
+One engine over two index backends (``pipeline.dedup_index``: in memory; ``pipeline.dedup_pg``:
+Postgres). Per copy: the exact layer (canonical URL or normalised-text hash within the
+window), then near-duplicate candidates from LSH bands over body shingles and key facts,
+then the pair decision of ``pipeline.verify`` (encoder only for pairs the cheap path leaves
+open). Copies are placed in published order, so a file and a database fold alike.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-import numpy as np
-from datasketch import MinHash
+from pipeline import embed
+from pipeline.dedup_index import Item, MemoryIndex, StoryIndex
+from pipeline.dedup_pg import PostgresIndex
+from pipeline.fingerprint import Fingerprint
+from pipeline.normalise import canonical_url, text_hash
+from pipeline.verify import Settings, encoder_score, evidence, headline_and_lede, verdict
 
-SHINGLE_WORDS = 3
-LEDE_WORDS = 60
-BODY_BANDS, LEDE_BANDS, ROWS_PER_BAND = 32, 16, 2
-DEFAULT_WINDOW = timedelta(days=7)
-MAX_CANDIDATES = 30
+DEFAULT_WINDOW = Settings.window
 ASSIGN_LOCK = 7_352_002  # advisory lock id shared by every worker that assigns stories
-WORD = re.compile(r"\w+")
 
 
 @dataclass
-class TextFeatures:
-    """The shingle sets dedup compares, for one article."""
+class Placement:
+    """Where one copy went."""
 
-    body: set[int]
-    lede: set[int]
+    story: int
+    new: bool
 
-    @classmethod
-    def of(cls, text: str) -> TextFeatures:
-        words = WORD.findall(text.lower())
-        return cls(body=_shingles(words), lede=_shingles(words[:LEDE_WORDS]))
 
-    def bands(self) -> list[tuple[int, int]]:
-        """(band number, bucket) pairs for the LSH index: body bands first, then lede bands."""
-        return _bands(self.body, BODY_BANDS, 0) + _bands(self.lede, LEDE_BANDS, BODY_BANDS)
+@dataclass
+class DedupStats:
+    """How the decisions were reached, for benchmarks and reports."""
+
+    exact: int = 0
+    near: int = 0
+    new: int = 0
+    pairs_verified: int = 0
+    pairs_encoded: int = 0
+
+
+@dataclass
+class Deduper:
+    """The assignment logic, whatever holds the index."""
+
+    index: StoryIndex
+    settings: Settings = field(default_factory=Settings)
+    stats: DedupStats = field(default_factory=DedupStats)
+
+    def place(self, item: Item, fingerprint: Fingerprint | None = None) -> Placement:
+        """Index the copy in the story it repeats (or a new one) and say which."""
+        fingerprint = fingerprint or Fingerprint.of(item.title, item.text)
+        since, until = item.published - self.settings.window, item.published + self.settings.window
+        story = self.index.exact(item, since, until)
+        if story is not None:
+            self.stats.exact += 1
+        else:
+            story = self._near_match(item, fingerprint, since, until)
+            if story is not None:
+                self.stats.near += 1
+        if story is None:
+            self.stats.new += 1
+        return Placement(self.index.add(item, fingerprint, story), story is None)
+
+    def _near_match(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime) -> int | None:
+        candidates = self.index.candidates(item, fingerprint, since, until, self.settings.max_candidates)
+        if not candidates:
+            return None
+        hashes = {p.hash for c in candidates for p in c.fingerprint.paragraphs}
+        recurrence = self.index.recurrence(sorted(hashes | {p.hash for p in fingerprint.paragraphs}))
+        scored: list[tuple[float, int]] = []  # (score, story) of the candidates judged the same story
+        open_pairs = []
+        for c in candidates:
+            days = abs((item.published - c.published).total_seconds()) / 86400
+            e = evidence(fingerprint, c.fingerprint, days, recurrence)
+            self.stats.pairs_verified += 1
+            v = verdict(e, self.settings)
+            if not v.settled:
+                open_pairs.append((e, c))
+            elif v.score is not None:
+                scored.append((v.score, c.story))
+        # The encoder only runs when no candidate was settled as a match by the cheap path.
+        if not scored:
+            for e, c in open_pairs:
+                self.stats.pairs_encoded += 1
+                cosine = embed.similarity(headline_and_lede(fingerprint), headline_and_lede(c.fingerprint))
+                if (score := encoder_score(e, cosine, self.settings)) is not None:
+                    scored.append((score, c.story))
+        # Best score wins; on a tie, the earlier story (ids grow with creation in both backends).
+        return max(scored, key=lambda s: (s[0], -s[1]))[1] if scored else None
+
+
+def items_from_records(records: Iterable[dict]) -> list[Item]:
+    """Items from JSON records with id, title, summary, link, published (keyed by position)."""
+    return [
+        Item(key=i, title=r.get("title") or "", text=r.get("summary") or "", url=canonical_url(r.get("link")),
+             text_hash=text_hash(r.get("title") or "", r.get("summary") or ""), published=parse_time(r["published"]))
+        for i, r in enumerate(records, start=1)
+    ]
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 time as aware UTC (a bare time is taken as UTC)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def dedup_records(records: list[dict], settings: Settings | None = None,
+                  stats: DedupStats | None = None) -> dict[str, int]:
+    """Story id per record id, with the in-memory index; records are placed in published order."""
+    deduper = Deduper(MemoryIndex(), settings or Settings(), stats or DedupStats())
+    items = items_from_records(records)
+    order = sorted(items, key=lambda i: (i.published, i.key))
+    stories = {item.key: deduper.place(item).story for item in order}
+    return {str(r["id"]): stories[item.key] for r, item in zip(records, items)}
+
+
+def read_jsonl(path) -> Iterator[dict]:
+    """The JSON objects of a JSON-lines file (blank lines skipped)."""
+    with open(path, encoding="utf-8") as f:
+        yield from (json.loads(line) for line in f if line.strip())
 
 
 @dataclass
 class AssignResult:
-    """What one assignment pass did."""
+    """What one assignment pass over the database did."""
 
     assigned: int = 0
     new_story_ids: list[int] = field(default_factory=list)
+    stats: DedupStats = field(default_factory=DedupStats)
 
     @property
     def folded(self) -> int:
@@ -57,152 +140,33 @@ class AssignResult:
         return self.assigned - len(self.new_story_ids)
 
 
-def same_story(a: TextFeatures, b: TextFeatures) -> bool:
-    """Whether two articles are copies of one story, judged on their shingle sets."""
-    if jaccard(a.body, b.body) >= 0.5:
-        return True
-    # A teaser or a trimmed copy is mostly contained in the fuller text.
-    if min(len(a.body), len(b.body)) >= 10 and containment(a.body, b.body) >= 0.7:
-        return True
-    # Same lede with a reworked remainder: an update or write-through.
-    return jaccard(a.lede, b.lede) >= 0.6 and containment(a.body, b.body) >= 0.3
+def assign_stories(conn, window: timedelta = DEFAULT_WINDOW, batch_size: int = 1000,
+                   settings: Settings | None = None) -> AssignResult:
+    """Place every stored copy that has no story yet, in published order, one batch per transaction.
 
-
-def jaccard(a: set[int], b: set[int]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
-
-
-def containment(a: set[int], b: set[int]) -> float:
-    """Share of the smaller set found in the larger one."""
-    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
-
-
-def _shingles(words: list[str]) -> set[int]:
-    if 0 < len(words) < SHINGLE_WORDS:
-        words = words + [""] * (SHINGLE_WORDS - len(words))
-    return {
-        int.from_bytes(hashlib.blake2b(" ".join(words[i:i + SHINGLE_WORDS]).encode(), digest_size=8).digest(), "big")
-        for i in range(len(words) - SHINGLE_WORDS + 1)
-    }
-
-
-def _bands(shingles: set[int], bands: int, first_band: int) -> list[tuple[int, int]]:
-    if not shingles:
-        return []
-    minhash = MinHash(num_perm=bands * ROWS_PER_BAND, seed=1)
-    minhash.update_batch([s.to_bytes(8, "big") for s in shingles])
-    rows = np.asarray(minhash.hashvalues, dtype=np.uint64).reshape(bands, ROWS_PER_BAND)
-    return [
-        (first_band + i, int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "big", signed=True))
-        for i, row in enumerate(rows)
-    ]
-
-
-def assign_stories(conn, window: timedelta = DEFAULT_WINDOW, batch_size: int = 1000) -> AssignResult:
-    """Place every article that has no story yet: into the story it copies, else a new story.
-
-    Safe to run from several workers at once and to rerun: it only touches unassigned rows.
+    Safe to run from several workers at once and to rerun: batches run under one advisory
+    lock and only touch unassigned rows.
     """
+    settings = settings or Settings(window=window)
     result = AssignResult()
     while True:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (ASSIGN_LOCK,))
             cur.execute(
-                """SELECT id, canonical_url, text_hash, published_at, title,
-                          CASE WHEN content <> '' THEN content ELSE summary END
+                """SELECT id, title, CASE WHEN content <> '' THEN content ELSE summary END,
+                          canonical_url, text_hash, published_at
                    FROM articles WHERE story_id IS NULL ORDER BY published_at, id LIMIT %s""",
                 (batch_size,),
             )
-            batch = cur.fetchall()
-            touched = set()
-            for article_id, url, digest, published_at, title, text in batch:
-                features = TextFeatures.of(text or title)
-                story_id = _exact_match(cur, url, digest, published_at - window) or _near_match(
-                    cur, features, published_at - window
-                )
-                if story_id is None:
-                    cur.execute(
-                        """INSERT INTO stories (title, first_seen, last_seen)
-                           VALUES (%s, %s, %s) RETURNING id""",
-                        (title, published_at, published_at),
-                    )
-                    story_id = cur.fetchone()[0]
-                    result.new_story_ids.append(story_id)
-                cur.execute("UPDATE articles SET story_id = %s WHERE id = %s", (story_id, article_id))
-                bands = features.bands()
-                cur.execute(
-                    """INSERT INTO article_bands (article_id, band, bucket)
-                       SELECT %s, band, bucket FROM unnest(%s::smallint[], %s::bigint[]) AS t(band, bucket)""",
-                    (article_id, [b for b, _ in bands], [k for _, k in bands]),
-                )
-                touched.add(story_id)
-                result.assigned += 1
-            for story_id in touched:
-                _refresh_story(cur, story_id)
+            items = [Item(*row) for row in cur.fetchall()]
+            fingerprints = {i.key: Fingerprint.of(i.title, i.text) for i in items}
+            index = PostgresIndex(cur, items, fingerprints, settings.window, settings.max_candidates)
+            deduper = Deduper(index, settings, result.stats)
+            for item in items:
+                deduper.place(item, fingerprints[item.key])
+            assignment, new_stories = index.flush()
         conn.commit()  # releases the lock between batches
-        if len(batch) < batch_size:
+        result.assigned += len(assignment)
+        result.new_story_ids += sorted(new_stories)
+        if len(items) < batch_size:
             return result
-
-
-def _exact_match(cur, url: str | None, digest: str, since) -> int | None:
-    cur.execute(
-        """SELECT story_id FROM articles
-           WHERE story_id IS NOT NULL AND published_at >= %s
-             AND (text_hash = %s OR canonical_url = %s)
-           ORDER BY id LIMIT 1""",
-        (since, digest, url),
-    )
-    row = cur.fetchone()
-    return row[0] if row else None
-
-
-def _near_match(cur, features: TextFeatures, since) -> int | None:
-    bands = features.bands()
-    if not bands:
-        return None
-    cur.execute(
-        """SELECT a.story_id, a.title, CASE WHEN a.content <> '' THEN a.content ELSE a.summary END
-           FROM (SELECT b.article_id, count(*) AS hits
-                 FROM article_bands b
-                 JOIN unnest(%s::smallint[], %s::bigint[]) AS q(band, bucket)
-                   ON b.band = q.band AND b.bucket = q.bucket
-                 GROUP BY b.article_id) c
-           JOIN articles a ON a.id = c.article_id
-           WHERE a.published_at >= %s
-           ORDER BY c.hits DESC, a.id LIMIT %s""",
-        ([b for b, _ in bands], [k for _, k in bands], since, MAX_CANDIDATES),
-    )
-    for story_id, title, text in cur.fetchall():
-        if same_story(features, TextFeatures.of(text or title)):
-            return story_id
-    return None
-
-
-def _refresh_story(cur, story_id: int) -> None:
-    """Recompute a story's copies, time span, agency and representative from its articles.
-
-    The representative is the agency's own copy when we have it, else the longest text.
-    """
-    cur.execute(
-        """WITH copies AS (
-               SELECT a.id, a.title, a.published_at, a.agency, a.agency_evidence,
-                      length(a.content) + length(a.summary) AS size,
-                      f.agency_hint IS NOT NULL AND f.agency_hint = a.agency AS from_agency
-               FROM articles a JOIN feeds f ON f.id = a.feed_id WHERE a.story_id = %(id)s),
-           representative AS (
-               SELECT id, title FROM copies
-               ORDER BY from_agency DESC, agency_evidence = 'dateline' DESC, size DESC, published_at, id
-               LIMIT 1),
-           main_agency AS (
-               SELECT agency FROM copies WHERE agency IS NOT NULL
-               GROUP BY agency ORDER BY count(*) DESC, agency LIMIT 1)
-           UPDATE stories SET
-               copies = (SELECT count(*) FROM copies),
-               first_seen = (SELECT min(published_at) FROM copies),
-               last_seen = (SELECT max(published_at) FROM copies),
-               agency = (SELECT agency FROM main_agency),
-               representative_id = (SELECT id FROM representative),
-               title = (SELECT title FROM representative)
-           WHERE id = %(id)s""",
-        {"id": story_id},
-    )

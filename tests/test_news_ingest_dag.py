@@ -13,7 +13,7 @@ def test_dags_import_without_errors():
 
     assert dagbag.import_errors == {}
     dag = dagbag.dags["news_ingest"]
-    assert {t.task_id for t in dag.tasks} == {"plan_polls", "poll_feeds", "fold_stories"}
+    assert {t.task_id for t in dag.tasks} == {"plan_polls", "poll_feeds", "fold_stories", "classify_stories", "publish_new_stories"}
     assert dag.max_active_runs == 1
     assert dag.doc_md
 
@@ -44,6 +44,9 @@ def test_a_run_folds_the_seed_story_from_its_copies(news_ingest_dag, news_db):
     assert query(news_db, "SELECT count(*), count(story_id) FROM articles") == [(11, 11)]
     assert query(news_db, "SELECT count(*) FROM stories") == [(7,)]
     assert query(news_db, "SELECT count(*), count(*) FILTER (WHERE outcome = 'ok') FROM fetches") == [(4, 4)]
+    # Stories, not copies, are classified: one inference for the four copies.
+    assert query(news_db, "SELECT event_type FROM stories WHERE title ILIKE '%%150 IS fighters%%'") == [("armed_conflict",)]
+    assert query(news_db, "SELECT count(*), count(DISTINCT story_id) FROM classifications") == [(7, 7)]
 
 
 def test_a_second_run_adds_nothing(news_ingest_dag, news_db):

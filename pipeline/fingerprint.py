@@ -1,0 +1,143 @@
+"""What dedup compares, for one article: paragraphs, word shingles, key facts and LSH bands.
+
+Everything here is a pure function of the title and the text, so the Postgres and the
+in-memory index compute the very same fingerprints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+SHINGLE_WORDS = 3
+MIN_PARAGRAPH_WORDS = 6  # shorter lines ("Read more", "(dpa)") are too common to identify a story
+BODY_BANDS, FACT_BANDS, ROWS_PER_BAND = 32, 32, 2
+FACT_BAND_OFFSET = BODY_BANDS  # band numbers: body 0..31, key facts 32..63
+# One multiply-add hash per MinHash row (odd multipliers, wrapping 64-bit arithmetic).
+_RNG = np.random.default_rng(1)
+_MUL = _RNG.integers(0, 2**63, size=(BODY_BANDS + FACT_BANDS) * ROWS_PER_BAND, dtype=np.uint64) * 2 + 1
+_ADD = _RNG.integers(0, 2**63, size=(BODY_BANDS + FACT_BANDS) * ROWS_PER_BAND, dtype=np.uint64)
+_SHINGLE_MUL = _RNG.integers(0, 2**63, size=SHINGLE_WORDS, dtype=np.uint64) * 2 + 1
+
+WORD = re.compile(r"\w+")
+# "Kyiv (AFP) -", "NAIROBI, June 25 (Reuters) -", "Guwahati, Jun 17 (PTI)", "Madrid, Jul 14 (EFE).-"
+DATELINE = re.compile(r"^[A-Z][\w .,'-]{0,60}?\((?:AFP|Reuters|AP|PTI|EFE|dpa|DPA|ANSA|Xinhua|Yonhap|Kyodo|"
+                      r"Anadolu|CNA|PA|AAP|IANS)\)\s*(?:[-\u2013\u2014:.]+\s*)?")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NAME = re.compile(r"(?<![.!?\"\u201c]\s)(?<!^)\b[A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*")
+QUOTE = re.compile(r"[\"\u201c]([^\"\u201d]{12,}?)[\"\u201d]")
+# Capitalised words that name nothing in particular.
+COMMON_CAPS = frozenset(
+    "the a an in on at of for and but or he she it they we i this that these those his her their its "
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
+    "august september october november december jan feb mar apr jun jul aug sep sept oct nov dec "
+    "mr mrs ms dr read follow sign source".split())
+
+
+def hash64(text: str) -> int:
+    """A stable signed 64-bit hash (fits Postgres bigint)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def paragraphs_of(text: str) -> list[str]:
+    """The text's paragraphs: blank-line separated, or one per line when the feed kept no blank lines."""
+    blocks = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if len(blocks) <= 1:
+        blocks = [p.strip() for p in text.split("\n") if p.strip()]
+    return blocks
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph: its identity hash, its shingles and its key facts."""
+
+    hash: int
+    shingles: frozenset[int]
+    facts: frozenset[str]
+
+
+@dataclass
+class Fingerprint:
+    """One article's fingerprints; cheap to build, compared by ``pipeline.verify``."""
+
+    title: str
+    lede: str
+    paragraphs: list[Paragraph]
+    title_facts: frozenset[str]
+
+    @classmethod
+    def of(cls, title: str, text: str) -> Fingerprint:
+        paras = paragraphs_of(text) or [title]
+        paras[0] = DATELINE.sub("", paras[0])
+        return cls(
+            title=title,
+            lede=paras[0],
+            paragraphs=[_paragraph(p) for p in paras],
+            title_facts=frozenset(_facts(title)),
+        )
+
+    @cached_property
+    def shingles(self) -> frozenset[int]:
+        return frozenset().union(*(p.shingles for p in self.paragraphs))
+
+    @cached_property
+    def facts(self) -> frozenset[str]:
+        return self.title_facts.union(*(p.facts for p in self.paragraphs))
+
+    @property
+    def paragraph_hashes(self) -> list[int]:
+        """Hashes of the paragraphs long enough to identify a story (what the recurrence count tracks)."""
+        return sorted({p.hash for p in self.paragraphs if len(p.shingles) >= MIN_PARAGRAPH_WORDS})
+
+    @cached_property
+    def bands(self) -> list[tuple[int, int]]:
+        """(band number, bucket) pairs for the LSH index: body-shingle bands, then key-fact bands."""
+        # Numbers and names only: paraphrases keep them, while quotes are often cut or reworded.
+        facts = {hash64(f) for f in self.facts if not f.startswith('"')}
+        return (_bands(self.shingles, 0, BODY_BANDS)
+                + _bands(frozenset(facts), FACT_BAND_OFFSET, FACT_BANDS))
+
+
+def _paragraph(text: str) -> Paragraph:
+    words = WORD.findall(text.lower())
+    return Paragraph(hash=hash64(" ".join(words)), shingles=_shingles(words), facts=frozenset(_facts(text)))
+
+
+def _shingles(words: list[str]) -> frozenset[int]:
+    """Hashes of the word 3-grams, mixed from per-word hashes (hashing each word once is what keeps this fast)."""
+    if not words:
+        return frozenset()
+    hashes = np.array([_word_hash(w) for w in words] + [0] * (SHINGLE_WORDS - len(words)), dtype=np.int64)
+    hashes = hashes.view(np.uint64)
+    mixed = sum(hashes[i:len(hashes) - SHINGLE_WORDS + 1 + i] * _SHINGLE_MUL[i] for i in range(SHINGLE_WORDS))
+    return frozenset(mixed.view(np.int64).tolist())
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return hash64(word)
+
+
+def _facts(text: str) -> set[str]:
+    """Key facts: numbers ("#3000"), capitalised names ("@kravchuk") and quoted word pairs ('"drones got')."""
+    facts = {"#" + n.replace(",", "") for n in NUMBER.findall(text)}
+    facts |= {"@" + w.lower() for w in NAME.findall(text) if w.lower() not in COMMON_CAPS}
+    for quote in QUOTE.findall(text):
+        words = WORD.findall(quote.lower())
+        facts |= {'"' + " ".join(words[i:i + 2]) for i in range(len(words) - 1)}
+    return facts
+
+
+def _bands(items: frozenset[int], first_band: int, bands: int) -> list[tuple[int, int]]:
+    """MinHash the (already hashed) set, then hash each band's rows into one bucket."""
+    if not items:
+        return []
+    rows = slice(first_band * ROWS_PER_BAND, (first_band + bands) * ROWS_PER_BAND)
+    values = np.fromiter(items, dtype=np.int64, count=len(items)).view(np.uint64)
+    signature = (values[None, :] * _MUL[rows, None] + _ADD[rows, None]).min(axis=1)
+    buckets = np.frombuffer(signature.reshape(bands, ROWS_PER_BAND).tobytes(), dtype="V16")
+    return [(first_band + i, hash64(bucket.tobytes().hex())) for i, bucket in enumerate(buckets)]
