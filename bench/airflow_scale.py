@@ -45,7 +45,7 @@ from datetime import datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from feedfarm import REPO, feed_handler, feed_paths
+from feedfarm import REPO, ServerProcess, feed_handler, feed_paths
 
 sys.path.insert(0, str(REPO))
 
@@ -64,26 +64,6 @@ def serve(n: int, hosts: int) -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(port, flush=True)
     sys.stdin.read()  # the parent closing our stdin (normally, or by dying) ends the server
-
-
-class FeedServer:
-    def __init__(self, n: int, hosts: int):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", "--feeds", str(n), "--hosts", str(hosts)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.isdigit():
-            self.close()
-            raise SystemExit("the feed server did not start")
-        self.port = int(line)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.terminate()
-                self.proc.wait(timeout=5)
 
 
 # ---------------------------------------------------------------- measuring one run
@@ -199,7 +179,7 @@ def main() -> None:
         pg = cluster.start()
         news_db = airflow_local.ensure_database(pg, "news").replace("+psycopg2", "")
         db.migrate(news_db)
-        server = FeedServer(args.feeds, args.hosts)
+        server = ServerProcess(__file__, "--feeds", str(args.feeds), "--hosts", str(args.hosts))
         feeds_file = root / "feeds.yaml"
         feeds_file.write_text("feeds:\n" + "".join(
             f"  - name: feed {i:04d}\n    url: http://{host_address(i % args.hosts)}:{server.port}{path}\n"

@@ -8,6 +8,8 @@ throughout; a matching ``If-None-Match`` gets 304.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
@@ -61,3 +63,26 @@ def feed_handler(n: int) -> type[BaseHTTPRequestHandler]:
             pass
 
     return FeedFarmHandler
+
+
+class ServerProcess:
+    """A benchmark's feed server in a child process (``script --serve ARGS``): it prints its
+    port on its first line and exits when our end of its stdin closes (also if we die)."""
+
+    def __init__(self, script: str, *args: str):
+        self.proc = subprocess.Popen([sys.executable, script, "--serve", *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            self.close()
+            raise SystemExit("the feed server did not start")
+        self.port = int(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.terminate()
+                self.proc.wait(timeout=5)

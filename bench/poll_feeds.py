@@ -29,7 +29,6 @@ import argparse
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -38,7 +37,7 @@ from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from feedfarm import REPO, feed_handler, feed_paths
+from feedfarm import REPO, ServerProcess, feed_handler, feed_paths
 
 
 
@@ -60,26 +59,6 @@ def serve(n: int) -> None:
     threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
     print(server.server_address[1], flush=True)
     server.serve_forever()
-
-
-class ServerProcess:
-    def __init__(self, n: int):
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", "--feeds", str(n)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.isdigit():
-            self.close()
-            raise SystemExit("the feed server did not start")
-        self.base = f"http://127.0.0.1:{line}"
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.terminate()
-                self.proc.wait(timeout=5)
 
 
 # ---------------------------------------------------------------- the two sides
@@ -167,9 +146,9 @@ def main(argv=None) -> int:
                   f"python {sys.version.split()[0]}, feedparser {feedparser.__version__}, "
                   f"httpx {httpx.__version__}, {os.cpu_count()} CPUs")
 
-    server = ServerProcess(args.feeds)
+    server = ServerProcess(__file__, "--feeds", str(args.feeds))
     try:
-        urls = [server.base + path for path, _ in paths]
+        urls = [f"http://127.0.0.1:{server.port}{path}" for path, _ in paths]
         feeds = [Feed(id=i, name=f"feed-{i}", url=url) for i, url in enumerate(urls)]
         with http_client() as client:
             # Priming pass (unmeasured, also the warm-up): learn the ETags the way the

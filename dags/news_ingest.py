@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
 
 # Airflow puts the DAG folder on sys.path when it parses or runs DAGs; a bare DagBag does not.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from airflow.sdk import dag, get_current_context, task  # noqa: E402
 from airflow.sdk.exceptions import AirflowSkipException  # noqa: E402
 from wiredesk_common import (  # noqa: E402
-    DEFAULT_ARGS, HTTP_POOL, NEW_STORIES, Stopwatch, int_setting, load_classifier, log, news_db_url,
+    DAG_DEFAULTS, HTTP_POOL, NEW_STORIES, Stopwatch, int_setting, load_classifier, log, news_db_url,
     schedule_setting, setting,
 )
 
@@ -50,13 +49,8 @@ from wiredesk_common import (  # noqa: E402
 @dag(
     dag_id="news_ingest",
     schedule=schedule_setting("ingest_schedule"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    # Runs never overlap: a slow run delays the next one instead of racing it for the same feeds.
-    max_active_runs=1,
     doc_md=__doc__,
-    tags=["wiredesk"],
-    default_args=DEFAULT_ARGS,
+    **DAG_DEFAULTS,
 )
 def news_ingest():
     @task

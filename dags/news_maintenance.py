@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 # Airflow puts the DAG folder on sys.path when it parses or runs DAGs; a bare DagBag does not.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from airflow.sdk import dag, task  # noqa: E402
 from wiredesk_common import (  # noqa: E402
-    DEFAULT_ARGS, Stopwatch, int_setting, log, news_db_url, schedule_setting,
+    DAG_DEFAULTS, Stopwatch, int_setting, log, news_db_url, schedule_setting,
 )
 
 # Deleting fetches is the one job here that can run long (see prune_fetches).
@@ -38,12 +38,8 @@ PRUNE_BUDGET = timedelta(minutes=20)
 @dag(
     dag_id="news_maintenance",
     schedule=schedule_setting("maintenance_schedule"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
     doc_md=__doc__,
-    tags=["wiredesk"],
-    default_args=DEFAULT_ARGS,
+    **DAG_DEFAULTS,
 )
 def news_maintenance():
     @task(multiple_outputs=False)

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
 
 # Airflow puts the DAG folder on sys.path when it parses or runs DAGs; a bare DagBag does not.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from airflow.sdk import dag, task  # noqa: E402
 from wiredesk_common import (  # noqa: E402
-    DEFAULT_ARGS, NEW_STORIES, Stopwatch, current_model_version, int_setting, load_classifier, log, news_db_url,
+    DAG_DEFAULTS, NEW_STORIES, Stopwatch, current_model_version, int_setting, load_classifier, log, news_db_url,
     schedule_setting,
 )
 
@@ -42,12 +41,8 @@ def _schedule():
 @dag(
     dag_id="news_reclassify",
     schedule=_schedule(),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
     doc_md=__doc__,
-    tags=["wiredesk"],
-    default_args=DEFAULT_ARGS,
+    **DAG_DEFAULTS,
 )
 def news_reclassify():
     @task(multiple_outputs=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Connection, Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowRuntimeError
@@ -109,6 +109,16 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+}
+
+# What every Wiredesk DAG shares: no backfill, and one run at a time, so a slow run delays
+# the next one instead of racing it for the same rows.
+DAG_DEFAULTS = {
+    "start_date": datetime(2026, 1, 1),
+    "catchup": False,
+    "max_active_runs": 1,
+    "tags": ["wiredesk"],
+    "default_args": DEFAULT_ARGS,
 }
 
 
