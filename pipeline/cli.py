@@ -126,12 +126,20 @@ def _when(moment: datetime | None) -> str:
 
 
 @app.command("ingest")
-def ingest(feeds: FeedsOption = None) -> None:
-    """Run one ingest cycle (poll due feeds -> parse -> store -> dedup), as the news_ingest DAG does."""
+def ingest(
+    feeds: FeedsOption = None,
+    classify: Annotated[bool, typer.Option(help="Label the new stories' event type (needs the model: `wiredesk train`).")] = True,
+) -> None:
+    """Run one ingest cycle (poll due feeds -> parse -> store -> dedup -> classify), as the news_ingest DAG does."""
     url = _database_url()
     started = _db_now(url)
     run_cycle(url, feeds)
     with db.connect(url) as conn:
+        if classify:
+            from pipeline.classify import EventClassifier
+            from pipeline.labelling import label_stories
+
+            label_stories(conn, EventClassifier())
         print_summary(summarise_since(conn, started))
 
 

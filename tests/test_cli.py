@@ -19,6 +19,7 @@ def test_ingest_runs_a_cycle_and_prints_what_it_added(news_db, seed_server, monk
     assert "new articles: 11" in first.output
     assert "new stories:  7" in first.output
     assert "4 copies: US-led strikes kill up to 150 IS fighters in Syria" in first.output
+    assert "armed_conflict 2" in first.output
 
     second = runner.invoke(app, ["ingest"])
     assert second.exit_code == 0, second.output
