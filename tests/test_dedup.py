@@ -62,6 +62,38 @@ def test_a_paragraph_many_stories_carry_counts_for_little():
     assert verdict(everywhere, Settings()).score is None
 
 
+MARKET_BACKGROUND = ("Investors are watching for signs that the Federal Reserve could begin cutting "
+                     "interest rates later this year as inflation cools and the labour market softens.")
+
+
+def test_one_template_on_consecutive_days_is_two_stories_because_the_figures_differ():
+    tuesday = record(
+        "tue", "Wall Street closes higher as tech rally resumes",
+        "NEW YORK (AP) - Stocks closed higher on Wall Street on Tuesday, led by technology shares. "
+        "The S&P 500 rose 0.8% to 5,214.08, the Dow Jones Industrial Average gained 0.3% to 38,883.67 "
+        "and the Nasdaq composite climbed 1.2% to 16,399.52.",
+        MARKET_BACKGROUND,
+        "Treasury yields eased, with the 10-year yield slipping to 4.42% from 4.46% late on Monday.")
+    wednesday = record(
+        "wed", "Wall Street closes lower as tech rally fades",
+        "NEW YORK (AP) - Stocks closed lower on Wall Street on Wednesday, dragged down by technology shares. "
+        "The S&P 500 fell 0.5% to 5,187.70, the Dow Jones Industrial Average lost 0.2% to 38,804.65 "
+        "and the Nasdaq composite slid 0.9% to 16,254.91.",
+        MARKET_BACKGROUND,
+        "Treasury yields rose, with the 10-year yield climbing to 4.49% from 4.42% late on Tuesday.", hours=24)
+    assert not together([tuesday, wednesday])
+
+
+def test_an_update_with_a_revised_toll_joins_its_story():
+    first = record("first", "US-led strikes kill up to 150 IS fighters", *PARAS)
+    update = record(
+        "update", "Coalition raises toll from Syria strikes",
+        "BEIRUT (AFP) - The US-led coalition said Wednesday that as many as 170 Islamic State fighters were "
+        "killed in Saturday's air strikes near Al-Shafah, raising an earlier toll of 150.",
+        *PARAS, hours=26)
+    assert together([first, update])
+
+
 def test_a_paraphrased_rewrite_is_found_through_key_facts_and_the_encoder():
     # dev-0115: Reuters on Etna; dev-0124: an outlet's own wording (almost no shared shingles).
     stats = DedupStats()
