@@ -10,7 +10,6 @@ Prints medians of the repeats, the speed ratio, and macro-F1 of both paths on th
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from rich.table import Table
 
 from pipeline.classify import EventClassifier, model_dir
 from pipeline.evaluate import classifier_report
-from pipeline.train import MAX_TOKENS, classifier_input
+from pipeline.train import MAX_TOKENS, classifier_input, read_examples
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -34,7 +33,7 @@ def main() -> None:
     import torch
     from transformers import pipeline
 
-    dev = [json.loads(line) for line in (REPO / "data" / "classifier" / "dev.jsonl").read_text().splitlines()]
+    dev = read_examples([REPO / "data" / "classifier" / "dev.jsonl"])
     items = [(e["title"], e["summary"]) for e in dev]
     stories = (items * (args.stories // len(items) + 1))[:args.stories]
 

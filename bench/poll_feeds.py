@@ -33,9 +33,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 
 from feedfarm import REPO, ServerProcess, feed_handler, feed_paths
 

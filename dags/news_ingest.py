@@ -80,24 +80,24 @@ def news_ingest():
     @task(multiple_outputs=False, trigger_rule="none_failed")
     def fold_stories(batches: list[dict]) -> dict:
         """Fold the new copies into stories; returns the run's counts and the new story id range."""
-        from collections import Counter
         from datetime import timedelta
 
         from pipeline import db
         from pipeline.dedup import assign_stories
+        from pipeline.ingest import BatchCounts
+        from pipeline.report import tally
 
         clock = Stopwatch()
         with db.connect(news_db_url()) as conn:
             stories = assign_stories(conn, window=timedelta(days=int_setting("dedup_window_days")),
                                      batch_size=int_setting("dedup_batch"))
-        batches = list(batches)
-        errors = sum((Counter(b["errors"]) for b in batches), Counter())
+        polls = BatchCounts.total([BatchCounts(**b) for b in batches])
         new_ids = stories.new_story_ids
         counts = {
-            "feeds_polled": sum(b["feeds_polled"] for b in batches),
-            "not_modified": sum(b["not_modified"] for b in batches),
-            "errors": dict(sorted(errors.items())),
-            "new_articles": sum(b["new_articles"] for b in batches),
+            "feeds_polled": polls.feeds_polled,
+            "not_modified": polls.not_modified,
+            "errors": polls.errors,
+            "new_articles": polls.new_articles,
             "copies_assigned": stories.assigned,
             "new_stories": len(new_ids),
             "copies_folded": stories.folded,
@@ -106,7 +106,7 @@ def news_ingest():
         log.info("fold_stories: %d feeds polled, %d not modified, errors: %s, %d new articles, "
                  "%d copies assigned -> %d new stories, %d copies folded into stories; %s",
                  counts["feeds_polled"], counts["not_modified"],
-                 ", ".join(f"{k} {v}" for k, v in counts["errors"].items()) or "none",
+                 tally(counts["errors"]),
                  counts["new_articles"], stories.assigned, len(new_ids), stories.folded, clock)
         return counts
 
@@ -116,6 +116,7 @@ def news_ingest():
         from pipeline import db
         from pipeline.labelling import label_stories
         from pipeline.maintenance import unlabelled_story_count
+        from pipeline.report import tally
 
         clock = Stopwatch()
         with db.connect(news_db_url()) as conn:
@@ -131,7 +132,7 @@ def news_ingest():
                   "model_version": classifier.version}
         log.info("classify_stories: %d stories classified by model %s (%s): %s; %s", labelled.stories,
                  classifier.version, classifier.backend,
-                 ", ".join(f"{k} {v}" for k, v in sorted(labelled.by_label.items())) or "none", clock)
+                 tally(dict(sorted(labelled.by_label.items()))), clock)
         return counts
 
     @task(outlets=[NEW_STORIES])

@@ -51,6 +51,7 @@ def news_reclassify():
         from pipeline import db
         from pipeline.labelling import label_stories
         from pipeline.maintenance import stale_story_count
+        from pipeline.report import tally
 
         clock = Stopwatch()
         version = current_model_version()
@@ -66,7 +67,7 @@ def news_reclassify():
                                      max_stories=int_setting("reclassify_max_stories"))
         log.info("relabel_stale_stories: %d stories relabelled by model %s (%s): %s; %s", labelled.stories,
                  classifier.version, classifier.backend,
-                 ", ".join(f"{k} {v}" for k, v in sorted(labelled.by_label.items())) or "none", clock)
+                 tally(dict(sorted(labelled.by_label.items()))), clock)
         return {"stories_relabelled": labelled.stories, "event_types": labelled.by_label,
                 "model_version": classifier.version}
 

@@ -27,14 +27,12 @@ from pathlib import Path
 import psycopg2
 
 from pipeline import config
-from pipeline.demo import airflow_env
+from pipeline.demo import airflow_bin, airflow_env
 from pipeline.localdb import free_port
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DAG_IDS = ("news_ingest", "news_reclassify", "news_maintenance")
 HTTP_POOL = "wiredesk_http"
-SEED_FEEDS = config.REPO_ROOT / "seeds" / "feeds.yaml"
-SEED_DIR = config.REPO_ROOT / "seeds" / "feeds"
 
 
 class AirflowStartError(RuntimeError):
@@ -51,10 +49,6 @@ def _run_dir() -> Path:
 
 def _log_dir() -> Path:
     return config.state_dir() / "logs"
-
-
-def _airflow_bin() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
 
 
 @dataclass
@@ -213,7 +207,7 @@ def _login() -> tuple[str, Path]:
 
 def _serve_seeds(env: dict[str, str]) -> str:
     """The demo feeds on a local HTTP server (a background process of its own); its base URL."""
-    proc = _spawn("seedserver", [sys.executable, "-m", "pipeline.airflow_local", "serve-seeds", str(SEED_DIR)], env)
+    proc = _spawn("seedserver", [sys.executable, "-m", "pipeline.airflow_local", "serve-seeds", str(config.SEED_DIR)], env)
     log = _log_dir() / "airflow-seedserver.log"
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and proc.poll() is None:
@@ -236,17 +230,17 @@ def start(news_db_url: str, feeds_file: Path | None = None, metadata: str | None
     stop()  # whatever is left of a half-started or crashed set
     _home().mkdir(parents=True, exist_ok=True)
     port = _port()
-    feeds_file = Path(feeds_file or os.environ.get("WIREDESK_FEEDS") or SEED_FEEDS)
+    feeds_file = Path(feeds_file or os.environ.get("WIREDESK_FEEDS") or config.SEED_FEEDS)
     env = service_env(news_db_url, feeds_file, port, metadata or metadata_url(), unpaused)
     try:
-        if feeds_file.resolve() == SEED_FEEDS.resolve() and "SEED_SERVER" not in env:
+        if feeds_file.resolve() == config.SEED_FEEDS.resolve() and "SEED_SERVER" not in env:
             env["SEED_SERVER"] = _serve_seeds(env)
             echo(f"serving the seed feeds at {env['SEED_SERVER']}")
         echo("migrating Airflow's metadata database...")
         _airflow(["db", "migrate"], env)
         _airflow(["pools", "set", HTTP_POOL, os.environ.get("WIREDESK_HTTP_POOL_SLOTS", "4"),
                   "Concurrent feed fetches (one slot per poll_feeds task)"], env)
-        procs = {name: _spawn(name, [_airflow_bin(), name], env) for name in COMPONENTS}
+        procs = {name: _spawn(name, [airflow_bin(), name], env) for name in COMPONENTS}
         base_url = f"http://127.0.0.1:{port}"
         echo(f"starting {', '.join(COMPONENTS)} (logs: {_log_dir()}/airflow-*.log)...")
         _wait_healthy(base_url, procs, timeout)
@@ -261,7 +255,7 @@ def start(news_db_url: str, feeds_file: Path | None = None, metadata: str | None
 
 
 def _airflow(args: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run([_airflow_bin(), *args], env=env, capture_output=True, text=True)
+    done = subprocess.run([airflow_bin(), *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise AirflowStartError(f"airflow {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 

@@ -15,8 +15,9 @@ from rich.table import Table
 from pipeline import config, db
 from pipeline.feeds import feed_health, import_opml, load_feed_specs, sync_feeds
 from pipeline.ingest import run_cycle
+from pipeline.jsonl import read_jsonl
 from pipeline.records import FeedSpec
-from pipeline.report import RunSummary, summarise_since
+from pipeline.report import RunSummary, summarise_since, tally
 from pipeline.train import TrainingConfig
 
 app = typer.Typer(
@@ -145,8 +146,8 @@ def ingest(
 
 @app.command("demo")
 def demo(
-    feeds: Annotated[Path, typer.Option(help="The feed list to ingest.", exists=True)] = config.REPO_ROOT / "seeds" / "feeds.yaml",
-    serve: Annotated[Path, typer.Option(help="The folder served as ${SEED_SERVER}.", exists=True, file_okay=False)] = config.REPO_ROOT / "seeds" / "feeds",
+    feeds: Annotated[Path, typer.Option(help="The feed list to ingest.", exists=True)] = config.SEED_FEEDS,
+    serve: Annotated[Path, typer.Option(help="The folder served as ${SEED_SERVER}.", exists=True, file_okay=False)] = config.SEED_DIR,
 ) -> None:
     """Serve the seed feeds locally and run the news_ingest DAG once through Airflow (what `make run` does)."""
     from pipeline.demo import run_dag_once
@@ -206,7 +207,7 @@ def classify(
     """Label the event type of every line of a JSONL file, without a database."""
     from pipeline.classify import EventClassifier
 
-    items = [json.loads(line) for line in input.read_text().splitlines() if line.strip()]
+    items = list(read_jsonl(input))
     predictions = EventClassifier().predict([(i.get("title", ""), i.get("summary", "")) for i in items])
     with output.open("w") as out:
         for item, p in zip(items, predictions):
@@ -328,7 +329,7 @@ def dedup(
     """
     from datetime import timedelta
 
-    from pipeline.dedup import dedup_records, read_jsonl
+    from pipeline.dedup import dedup_records
     from pipeline.verify import Settings
 
     records = list(read_jsonl(input))
@@ -348,10 +349,10 @@ def eval_dedup(
 
     Pairwise: over all pairs of items, is "same story" predicted where the labels say so.
     B-cubed: per item, how much of its predicted story is its true story, and vice versa.
-    Tune on data/dedup/dev.jsonl only; data/dedup/test.jsonl is for the final figures.
+    Tune on data/dedup/dev.jsonl only; data/dedup/holdout.jsonl is the set never tuned on.
     """
     from pipeline import embed
-    from pipeline.dedup import DedupStats, dedup_records, read_jsonl
+    from pipeline.dedup import DedupStats, dedup_records
     from pipeline.evaluate import clustering_report
 
     records = list(read_jsonl(file))
@@ -388,7 +389,7 @@ def print_summary(s: RunSummary) -> None:
         f"copies folded into stories: {s.copies_folded}"
     )
     if s.event_types:
-        console.print("event types: " + ", ".join(f"{k} {v}" for k, v in s.event_types.items()))
+        console.print("event types: " + tally(s.event_types))
     for story_id, title, agency, copies in s.largest_stories:
         console.print(f"  story {story_id} [{agency or 'no agency'}] {copies} copies: {title}")
     if s.new_articles == 0:

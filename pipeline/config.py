@@ -12,6 +12,9 @@ from pathlib import Path
 from pipeline.localdb import LocalCluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The demo's feed list and the folder a local server publishes as its ${SEED_SERVER}.
+SEED_FEEDS = REPO_ROOT / "seeds" / "feeds.yaml"
+SEED_DIR = REPO_ROOT / "seeds" / "feeds"
 
 
 class NoDatabase(RuntimeError):

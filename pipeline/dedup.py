@@ -9,8 +9,7 @@ open). Copies are placed in published order, so a file and a database fold alike
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -118,12 +117,6 @@ def dedup_records(records: list[dict], settings: Settings | None = None,
     order = sorted(items, key=lambda i: (i.published, i.key))
     stories = {item.key: deduper.place(item).story for item in order}
     return {str(r["id"]): stories[item.key] for r, item in zip(records, items)}
-
-
-def read_jsonl(path) -> Iterator[dict]:
-    """The JSON objects of a JSON-lines file (blank lines skipped)."""
-    with open(path, encoding="utf-8") as f:
-        yield from (json.loads(line) for line in f if line.strip())
 
 
 @dataclass

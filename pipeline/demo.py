@@ -19,6 +19,11 @@ from pipeline.seedserver import serve_directory
 DAG_ID = "news_ingest"
 
 
+def airflow_bin() -> str:
+    """The `airflow` command of the environment Wiredesk runs in."""
+    return str(Path(sys.executable).with_name("airflow"))
+
+
 def airflow_env(db_url: str, feeds_file: Path) -> dict[str, str]:
     """The environment for Airflow commands: local metadata, our DAGs, the news DB connection."""
     home = config.state_dir() / "airflow"
@@ -35,7 +40,7 @@ def airflow_env(db_url: str, feeds_file: Path) -> dict[str, str]:
 
 def run_dag_once(db_url: str, feeds_file: Path, served_dir: Path, console: Console) -> bool:
     """Run ``airflow dags test news_ingest`` with ``served_dir`` served as $SEED_SERVER; True on success."""
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = airflow_bin()
     server, base_url = serve_directory(served_dir)
     env = airflow_env(db_url, feeds_file) | {"SEED_SERVER": base_url}
     log_dir = config.state_dir() / "logs"

@@ -19,6 +19,7 @@ from pipeline.dedup import AssignResult, assign_stories
 from pipeline.feeds import due_feeds, get_feed, load_feed_specs, plan_host_batches, sync_feeds
 from pipeline.fetch import FetchLimits, http_client, poll_feed
 from pipeline.parse import parse_feed
+from pipeline.report import tally
 from pipeline.store import record_fetch, remember_entry_key_source, store_articles
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,23 @@ class BatchCounts:
             errors=dict(Counter(p.error_class for p in polls if p.error_class)),
         )
 
+    @classmethod
+    def total(cls, batches: list[BatchCounts]) -> BatchCounts:
+        """The counts of several batches added up (errors sorted by class)."""
+        errors = sum((Counter(b.errors) for b in batches), Counter())
+        return cls(
+            feeds_polled=sum(b.feeds_polled for b in batches),
+            not_modified=sum(b.not_modified for b in batches),
+            entries_seen=sum(b.entries_seen for b in batches),
+            new_articles=sum(b.new_articles for b in batches),
+            errors=dict(sorted(errors.items())),
+        )
+
     def line(self) -> str:
         """A one-line summary for task logs."""
-        errors = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "none"
         return (f"{self.feeds_polled} feeds polled, {self.not_modified} not modified, "
-                f"{self.entries_seen} entries seen, {self.new_articles} new articles, errors: {errors}")
+                f"{self.entries_seen} entries seen, {self.new_articles} new articles, "
+                f"errors: {tally(dict(sorted(self.errors.items())))}")
 
 
 @dataclass

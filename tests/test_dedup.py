@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from conftest import REPO, query
 
 from pipeline import db
-from pipeline.dedup import DedupStats, assign_stories, dedup_records, parse_time, read_jsonl
+from pipeline.dedup import DedupStats, assign_stories, dedup_records, parse_time
 from pipeline.feeds import sync_feeds
 from pipeline.fingerprint import Fingerprint
+from pipeline.jsonl import read_jsonl
 from pipeline.normalise import canonical_url, text_hash
 from pipeline.records import Article, FeedSpec
 from pipeline.store import store_articles
