@@ -7,6 +7,7 @@ Unix socket, so long temporary paths are never a problem).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -57,15 +58,22 @@ def _give_to_server_user(path: Path) -> None:
         shutil.chown(path, user="postgres", group="postgres")
 
 
+# Where the data goes when the postgres OS user cannot reach ``root`` (a private parent
+# folder such as /root or a mktemp -d): ``root/data`` is then a symlink to a folder here.
+SHARED_DATA_PARENT = Path("/var/tmp")
+
+
 @dataclass
 class LocalCluster:
-    """A PostgreSQL cluster whose data lives in ``root`` (``root/data``, ``root/port``)."""
+    """A PostgreSQL cluster kept in ``root``: ``root/port`` and ``root/data`` (the data folder,
+    or a symlink to it when the server's OS user cannot enter ``root``)."""
 
     root: Path
 
     @property
     def data_dir(self) -> Path:
-        return self.root / "data"
+        # Resolved: the server user must not need to pass through a private ``root``.
+        return (self.root / "data").resolve()
 
     @property
     def port(self) -> int:
@@ -89,15 +97,9 @@ class LocalCluster:
         if self.is_running():
             return self.url
         self.root.mkdir(parents=True, exist_ok=True)
-        if not _server_user_can_enter(self.root):
-            raise PermissionError(
-                f"the postgres OS user cannot reach {self.root}: a parent folder is private "
-                "(e.g. mode 0700). Clone the repo somewhere world-traversable, or set "
-                "WIREDESK_DATABASE_URL to a server of your own."
-            )
+        if not (self.root / "data").exists():
+            self._make_data_dir()
         if not (self.data_dir / "PG_VERSION").exists():
-            self.data_dir.mkdir(exist_ok=True)
-            _give_to_server_user(self.data_dir)
             subprocess.run(
                 _as_server_user([
                     _pg_bin("initdb"), "-D", str(self.data_dir), "-U", "postgres",
@@ -107,7 +109,7 @@ class LocalCluster:
             )
         port = free_port()
         (self.root / "port").write_text(str(port))
-        log = self.root / "postgres.log"
+        log = self.data_dir.parent / "postgres.log"  # next to the data: the server user writes it
         log.touch()
         _give_to_server_user(log)
         options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
@@ -119,6 +121,17 @@ class LocalCluster:
             check=True, capture_output=True,
         )
         return self.url
+
+    def _make_data_dir(self) -> None:
+        link = self.root / "data"
+        if _server_user_can_enter(self.root):
+            link.mkdir()
+        else:
+            digest = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:12]
+            outside = SHARED_DATA_PARENT / f"wiredesk-postgres-{digest}" / "data"
+            outside.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(outside, target_is_directory=True)
+        _give_to_server_user(self.data_dir)
 
     def stop(self) -> bool:
         """Stop the cluster if it runs; return whether it was running."""
