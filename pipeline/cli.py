@@ -340,6 +340,25 @@ def dedup(
     console.print(f"{len(records)} items -> {len(set(stories.values()))} stories -> {output}")
 
 
+@app.command("fit-dedup")
+def fit_dedup(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False,
+                                                help="Labelled JSONL files, as for `eval-dedup`.")],
+) -> None:
+    """Fit the dedup pair model on labelled files and print it, ready for `pipeline/verify.py`.
+
+    The model judges the candidate pairs that the two rules (template numbers disagree; one
+    text contains the other and its lede) leave open. Check it with `eval-dedup` on a file
+    it was not fitted on before adopting it.
+    """
+    from pipeline.dedup_fit import fit_pair_model, open_pairs
+
+    pairs = [pair for file in files for pair in open_pairs(list(read_jsonl(file)))]
+    model = fit_pair_model(pairs)
+    console.print(f"{len(pairs)} open pairs ({sum(same for _, same in pairs)} same story) from {len(files)} files")
+    print(model)
+
+
 @app.command("eval-dedup")
 def eval_dedup(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pipeline import embed
-from pipeline.dedup_index import Item, MemoryIndex, StoryIndex
+from pipeline.dedup_index import Candidate, Item, MemoryIndex, StoryIndex
 from pipeline.dedup_pg import PostgresIndex
 from pipeline.fingerprint import Fingerprint
 from pipeline.normalise import canonical_url, text_hash
-from pipeline.verify import Settings, encoder_score, evidence, headline_and_lede, verdict
+from pipeline.verify import Evidence, Settings, encoder_score, evidence, headline_and_lede, verdict
 
 DEFAULT_WINDOW = Settings.window
 ASSIGN_LOCK = 7_352_002  # advisory lock id shared by every worker that assigns stories
@@ -66,18 +66,22 @@ class Deduper:
             self.stats.new += 1
         return Placement(self.index.add(item, fingerprint, story), story is None)
 
-    def _near_match(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime) -> int | None:
+    def weigh(self, item: Item, fingerprint: Fingerprint, since: datetime,
+              until: datetime) -> list[tuple[Candidate, Evidence]]:
+        """The near-duplicate candidates for a copy, each with the cheap evidence of the pair."""
         candidates = self.index.candidates(item, fingerprint, since, until, self.settings.max_candidates)
         if not candidates:
-            return None
+            return []
         hashes = {p.hash for c in candidates for p in c.fingerprint.paragraphs}
         recurrence = self.index.recurrence(sorted(hashes | {p.hash for p in fingerprint.paragraphs}))
+        days = [abs((item.published - c.published).total_seconds()) / 86400 for c in candidates]
+        self.stats.pairs_verified += len(candidates)
+        return [(c, evidence(fingerprint, c.fingerprint, d, recurrence)) for c, d in zip(candidates, days)]
+
+    def _near_match(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime) -> int | None:
         scored: list[tuple[float, int]] = []  # (score, story) of the candidates judged the same story
         open_pairs = []
-        for c in candidates:
-            days = abs((item.published - c.published).total_seconds()) / 86400
-            e = evidence(fingerprint, c.fingerprint, days, recurrence)
-            self.stats.pairs_verified += 1
+        for c, e in self.weigh(item, fingerprint, since, until):
             v = verdict(e, self.settings)
             if not v.settled:
                 open_pairs.append((e, c))

@@ -15,12 +15,16 @@ import numpy as np
 
 SHINGLE_WORDS = 3
 MIN_PARAGRAPH_WORDS = 6  # shorter lines ("Read more", "(dpa)") are too common to identify a story
-BODY_BANDS, FACT_BANDS, ROWS_PER_BAND = 32, 32, 2
+LEAD_PARAGRAPHS = 3  # the top of the story, which the LSH bands cover
+# LSH: bands and MinHash rows per band, for body shingles and for key facts.
+BODY_BANDS, BODY_ROWS = 32, 2
+FACT_BANDS, FACT_ROWS = 32, 2
 FACT_BAND_OFFSET = BODY_BANDS  # band numbers: body 0..31, key facts 32..63
 # One multiply-add hash per MinHash row (odd multipliers, wrapping 64-bit arithmetic).
 _RNG = np.random.default_rng(1)
-_MUL = _RNG.integers(0, 2**63, size=(BODY_BANDS + FACT_BANDS) * ROWS_PER_BAND, dtype=np.uint64) * 2 + 1
-_ADD = _RNG.integers(0, 2**63, size=(BODY_BANDS + FACT_BANDS) * ROWS_PER_BAND, dtype=np.uint64)
+_ROWS = BODY_BANDS * BODY_ROWS + FACT_BANDS * FACT_ROWS
+_MUL = _RNG.integers(0, 2**63, size=_ROWS, dtype=np.uint64) * 2 + 1
+_ADD = _RNG.integers(0, 2**63, size=_ROWS, dtype=np.uint64)
 _SHINGLE_MUL = _RNG.integers(0, 2**63, size=SHINGLE_WORDS, dtype=np.uint64) * 2 + 1
 
 WORD = re.compile(r"\w+")
@@ -29,6 +33,7 @@ DATELINE = re.compile(r"^[A-Z][\w .,'-]{0,60}?\((?:AFP|Reuters|AP|PTI|EFE|dpa|DP
                       r"Anadolu|CNA|PA|AAP|IANS)\)\s*(?:[-\u2013\u2014:.]+\s*)?")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 NAME = re.compile(r"(?<![.!?\"\u201c]\s)(?<!^)\b[A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*")
+WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 QUOTE = re.compile(r"[\"\u201c]([^\"\u201d]{12,}?)[\"\u201d]")
 # Capitalised words that name nothing in particular.
 COMMON_CAPS = frozenset(
@@ -68,6 +73,7 @@ class Fingerprint:
     lede: str
     paragraphs: list[Paragraph]
     title_facts: frozenset[str]
+    weekdays: frozenset[str]  # the days the story says things happened ("said on Tuesday")
 
     @classmethod
     def of(cls, title: str, text: str) -> Fingerprint:
@@ -78,6 +84,7 @@ class Fingerprint:
             lede=paras[0],
             paragraphs=[_paragraph(p) for p in paras],
             title_facts=frozenset(_facts(title)),
+            weekdays=frozenset(WEEKDAY.findall(f"{title} {text}")),
         )
 
     @cached_property
@@ -95,11 +102,16 @@ class Fingerprint:
 
     @cached_property
     def bands(self) -> list[tuple[int, int]]:
-        """(band number, bucket) pairs for the LSH index: body-shingle bands, then key-fact bands."""
+        """(band number, bucket) pairs for the LSH index: body-shingle bands, then key-fact bands, both
+        over the headline and the top of the story (copies, teasers and write-throughs keep it, while
+        footers and stock background paragraphs, which make unrelated stories collide, sit lower down).
+        The last paragraph is left out unless it is the only one: that is where outlets put their footers."""
+        lead = [p for p in self.paragraphs[:-1] or self.paragraphs
+                if len(p.shingles) >= MIN_PARAGRAPH_WORDS][:LEAD_PARAGRAPHS]
         # Numbers and names only: paraphrases keep them, while quotes are often cut or reworded.
-        facts = {hash64(f) for f in self.facts if not f.startswith('"')}
-        return (_bands(self.shingles, 0, BODY_BANDS)
-                + _bands(frozenset(facts), FACT_BAND_OFFSET, FACT_BANDS))
+        facts = {hash64(f) for f in self.title_facts.union(*(p.facts for p in lead)) if not f.startswith('"')}
+        return (_bands(frozenset().union(*(p.shingles for p in lead)), 0, BODY_BANDS, BODY_ROWS, 0)
+                + _bands(frozenset(facts), FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS))
 
 
 def _paragraph(text: str) -> Paragraph:
@@ -132,12 +144,13 @@ def _facts(text: str) -> set[str]:
     return facts
 
 
-def _bands(items: frozenset[int], first_band: int, bands: int) -> list[tuple[int, int]]:
-    """MinHash the (already hashed) set, then hash each band's rows into one bucket."""
+def _bands(items: frozenset[int], first_band: int, bands: int, rows: int, first_row: int) -> list[tuple[int, int]]:
+    """MinHash the (already hashed) set with ``bands * rows`` hash functions from ``first_row`` on,
+    then hash each band's rows into one bucket."""
     if not items:
         return []
-    rows = slice(first_band * ROWS_PER_BAND, (first_band + bands) * ROWS_PER_BAND)
+    hashes = slice(first_row, first_row + bands * rows)
     values = np.fromiter(items, dtype=np.int64, count=len(items)).view(np.uint64)
-    signature = (values[None, :] * _MUL[rows, None] + _ADD[rows, None]).min(axis=1)
-    buckets = np.frombuffer(signature.reshape(bands, ROWS_PER_BAND).tobytes(), dtype="V16")
+    signature = (values[None, :] * _MUL[hashes, None] + _ADD[hashes, None]).min(axis=1)
+    buckets = np.frombuffer(signature.reshape(bands, rows).tobytes(), dtype=f"V{8 * rows}")
     return [(first_band + i, hash64(bucket.tobytes().hex())) for i, bucket in enumerate(buckets)]

