@@ -58,8 +58,10 @@ class Settings:
     # Containment of the rarer text's shingles at which two copies are the same story outright...
     containment: float = 0.5
     # ...provided one text's lede is found in the other at least this much: copies keep (or, in a
-    # write-through, push down) the lede, while stories sharing background paragraphs do not.
+    # write-through, push down) the lede, while stories sharing background paragraphs do not...
     lede: float = 0.5
+    # ...or so much is shared that it cannot be background alone (an outlet rewrote the lede).
+    rewritten_lede: float = 0.8
     # Both sides citing at least this many numbers, of which fewer than this share agree: different stories.
     numbers_needed: int = 3
     numbers_agree: float = 0.34
@@ -124,7 +126,7 @@ def by_rule(e: Evidence, settings: Settings) -> Verdict | None:
     # share wording and background but not their numbers.
     if e.numbers_compared >= settings.numbers_needed and e.numbers < settings.numbers_agree:
         return Verdict(True, None)
-    if e.containment >= settings.containment and e.lede >= settings.lede:
+    if e.containment >= settings.containment and (e.lede >= settings.lede or e.containment >= settings.rewritten_lede):
         return Verdict(True, 1.0 + e.containment)  # above any model probability: the surest evidence
     return None
 
