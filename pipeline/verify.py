@@ -1,7 +1,8 @@
 """The pair decision: is a new copy the same story as a candidate already indexed?
 
 Two rules settle most pairs without a model: different figures in a shared template mean two
-stories, and a copy that contains most of the other's words *and* its lede is the same story.
+stories, and a copy that contains most of the other's words *and* its lede (or nearly all of
+its words) is the same story.
 Every other pair is judged by a small logistic model over the pair's evidence (``PairModel``,
 fitted with ``wiredesk fit-dedup`` on the labelled sets in data/dedup/); the MiniLM headline+lede
 similarity, its costliest input, is computed only when the cheap inputs cannot settle the pair.
