@@ -54,7 +54,7 @@ class Deduper:
     def place(self, item: Item, fingerprint: Fingerprint | None = None) -> Placement:
         """Index the copy in the story it repeats (or a new one) and say which."""
         fingerprint = fingerprint or Fingerprint.of(item.title, item.text)
-        since, until = item.published - self.settings.window, item.published + self.settings.window
+        since, until = self.window_of(item)
         story = self.index.exact(item, since, until)
         if story is not None:
             self.stats.exact += 1
@@ -65,6 +65,10 @@ class Deduper:
         if story is None:
             self.stats.new += 1
         return Placement(self.index.add(item, fingerprint, story), story is None)
+
+    def window_of(self, item: Item) -> tuple[datetime, datetime]:
+        """The publication times a copy's story-mates may have."""
+        return item.published - self.settings.window, item.published + self.settings.window
 
     def weigh(self, item: Item, fingerprint: Fingerprint, since: datetime,
               until: datetime) -> list[tuple[Candidate, Evidence]]:

@@ -25,8 +25,7 @@ def open_pairs(records: list[dict], settings: Settings | None = None) -> list[tu
     pairs = []
     for item in sorted(items, key=lambda i: (i.published, i.key)):
         fingerprint = Fingerprint.of(item.title, item.text)
-        window = deduper.settings.window
-        for candidate, e in deduper.weigh(item, fingerprint, item.published - window, item.published + window):
+        for candidate, e in deduper.weigh(item, fingerprint, *deduper.window_of(item)):
             if by_rule(e, deduper.settings) is not None:
                 continue
             cosine = embed.similarity(headline_and_lede(fingerprint), headline_and_lede(candidate.fingerprint))

@@ -91,10 +91,6 @@ class Fingerprint:
     def shingles(self) -> frozenset[int]:
         return frozenset().union(*(p.shingles for p in self.paragraphs))
 
-    @cached_property
-    def facts(self) -> frozenset[str]:
-        return self.title_facts.union(*(p.facts for p in self.paragraphs))
-
     @property
     def paragraph_hashes(self) -> list[int]:
         """Hashes of the paragraphs long enough to identify a story (what the recurrence count tracks)."""
