@@ -61,7 +61,7 @@ class MemoryIndex:
     new_story_id: Callable[[], int] = field(default_factory=lambda: count(1).__next__)
     copies: dict[int, Candidate] = field(default_factory=dict)
     by_identity: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    by_band: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_band: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     paragraph_stories: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def exact(self, item: Item, since: datetime, until: datetime) -> int | None:

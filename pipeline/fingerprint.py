@@ -97,8 +97,8 @@ class Fingerprint:
         return sorted({p.hash for p in self.paragraphs if len(p.shingles) >= MIN_PARAGRAPH_WORDS})
 
     @cached_property
-    def bands(self) -> list[tuple[int, int]]:
-        """(band number, bucket) pairs for the LSH index: body-shingle bands, then key-fact bands, both
+    def bands(self) -> list[int]:
+        """LSH buckets, one per band (the band number is part of the bucket): body-shingle bands, then key-fact bands, both
         over the headline and the top of the story (copies, teasers and write-throughs keep it, while
         footers and stock background paragraphs, which make unrelated stories collide, sit lower down).
         The last paragraph is left out unless it is the only one: that is where outlets put their footers."""
@@ -140,13 +140,14 @@ def _facts(text: str) -> set[str]:
     return facts
 
 
-def _bands(items: frozenset[int], first_band: int, bands: int, rows: int, first_row: int) -> list[tuple[int, int]]:
+def _bands(items: frozenset[int], first_band: int, bands: int, rows: int, first_row: int) -> list[int]:
     """MinHash the (already hashed) set with ``bands * rows`` hash functions from ``first_row`` on,
-    then hash each band's rows into one bucket."""
+    then hash each band's rows into one bucket, with the band number in its top byte (so one
+    bigint column indexes every band, and equal rows in two bands never meet)."""
     if not items:
         return []
     hashes = slice(first_row, first_row + bands * rows)
     values = np.fromiter(items, dtype=np.int64, count=len(items)).view(np.uint64)
     signature = (values[None, :] * _MUL[hashes, None] + _ADD[hashes, None]).min(axis=1)
     buckets = np.frombuffer(signature.reshape(bands, rows).tobytes(), dtype=f"V{8 * rows}")
-    return [(first_band + i, hash64(bucket.tobytes().hex())) for i, bucket in enumerate(buckets)]
+    return [hash64(bucket.tobytes().hex()) ^ ((first_band + i) << 56) for i, bucket in enumerate(buckets)]
