@@ -78,9 +78,8 @@ class Deduper:
             return []
         hashes = {p.hash for c in candidates for p in c.fingerprint.paragraphs}
         recurrence = self.index.recurrence(sorted(hashes | {p.hash for p in fingerprint.paragraphs}))
-        days = [abs((item.published - c.published).total_seconds()) / 86400 for c in candidates]
         self.stats.pairs_verified += len(candidates)
-        return [(c, evidence(fingerprint, c.fingerprint, d, recurrence)) for c, d in zip(candidates, days)]
+        return [(c, evidence(fingerprint, c.fingerprint, recurrence)) for c in candidates]
 
     def _near_match(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime) -> int | None:
         scored: list[tuple[float, int]] = []  # (score, story) of the candidates judged the same story

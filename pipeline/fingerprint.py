@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -33,6 +34,7 @@ DATELINE = re.compile(r"^[A-Z][\w .,'-]{0,60}?\((?:AFP|Reuters|AP|PTI|EFE|dpa|DP
                       r"Anadolu|CNA|PA|AAP|IANS)\)\s*(?:[-\u2013\u2014:.]+\s*)?")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 NAME = re.compile(r"(?<![.!?\"\u201c]\s)(?<!^)\b[A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*")
+POSSESSIVE = re.compile(r"['\u2019]s?$")
 WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 QUOTE = re.compile(r"[\"\u201c]([^\"\u201d]{12,}?)[\"\u201d]")
 # Capitalised words that name nothing in particular.
@@ -131,13 +133,25 @@ def _word_hash(word: str) -> int:
 
 
 def _facts(text: str) -> set[str]:
-    """Key facts: numbers ("#3000"), capitalised names ("@kravchuk") and quoted word pairs ('"drones got')."""
-    facts = {"#" + n.replace(",", "") for n in NUMBER.findall(text)}
-    facts |= {"@" + w.lower() for w in NAME.findall(text) if w.lower() not in COMMON_CAPS}
+    """Key facts: numbers ("#3000", "#9.5" for 9.50), names ("@kravchuk"; "Peru's" and "Perú" give "@peru")
+    and quoted word pairs ('"drones got')."""
+    facts = {"#" + _number(n) for n in NUMBER.findall(text)}
+    facts |= {"@" + name for name in map(_name, NAME.findall(text)) if name and name not in COMMON_CAPS}
     for quote in QUOTE.findall(text):
         words = WORD.findall(quote.lower())
         facts |= {'"' + " ".join(words[i:i + 2]) for i in range(len(words) - 1)}
     return facts
+
+
+def _number(text: str) -> str:
+    plain = text.replace(",", "")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def _name(word: str) -> str:
+    # One outlet writes "Peru's" and "Viña", another "Peru" and "Vina".
+    bare = POSSESSIVE.sub("", word.lower())
+    return "".join(c for c in unicodedata.normalize("NFKD", bare) if not unicodedata.combining(c))
 
 
 def _bands(items: frozenset[int], first_band: int, bands: int, rows: int, first_row: int) -> list[int]:
