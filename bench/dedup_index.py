@@ -29,7 +29,7 @@ from pipeline.verify import Settings, evidence, verdict  # noqa: E402
 
 STREAM_START = datetime(2025, 6, 1, tzinfo=UTC)
 OUTLETS = 40
-BANDS_PER_ARTICLE = 64
+BANDS_PER_ARTICLE = 72
 
 
 class Newsroom:

@@ -17,22 +17,35 @@ import numpy as np
 SHINGLE_WORDS = 3
 MIN_PARAGRAPH_WORDS = 6  # shorter lines ("Read more", "(dpa)") are too common to identify a story
 LEAD_PARAGRAPHS = 3  # the top of the story, which the LSH bands cover
-# LSH: bands and MinHash rows per band, for body shingles and for key facts.
+# LSH: bands and MinHash rows per band, for body shingles and for key facts. The single-row fact
+# bands find paraphrases and first-version teasers, which share only some of their facts (one
+# MinHash row in common is likelier than two); they also bring more chance candidates, so few.
 BODY_BANDS, BODY_ROWS = 32, 2
 FACT_BANDS, FACT_ROWS = 32, 2
-FACT_BAND_OFFSET = BODY_BANDS  # band numbers: body 0..31, key facts 32..63
+SINGLE_FACT_BANDS = 8
+FACT_BAND_OFFSET = BODY_BANDS  # band numbers: body 0..31, key facts 32..63, single-row key facts 64..71
+SINGLE_FACT_BAND_OFFSET = FACT_BAND_OFFSET + FACT_BANDS
 # One multiply-add hash per MinHash row (odd multipliers, wrapping 64-bit arithmetic).
 _RNG = np.random.default_rng(1)
 _ROWS = BODY_BANDS * BODY_ROWS + FACT_BANDS * FACT_ROWS
 _MUL = _RNG.integers(0, 2**63, size=_ROWS, dtype=np.uint64) * 2 + 1
 _ADD = _RNG.integers(0, 2**63, size=_ROWS, dtype=np.uint64)
 _SHINGLE_MUL = _RNG.integers(0, 2**63, size=SHINGLE_WORDS, dtype=np.uint64) * 2 + 1
+# The single-row bands' hashes are drawn last, so the buckets already stored keep their values.
+_MUL = np.concatenate([_MUL, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dtype=np.uint64) * 2 + 1])
+_ADD = np.concatenate([_ADD, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dtype=np.uint64)])
 
 WORD = re.compile(r"\w+")
 # "Kyiv (AFP) -", "NAIROBI, June 25 (Reuters) -", "Guwahati, Jun 17 (PTI)", "Madrid, Jul 14 (EFE).-"
 DATELINE = re.compile(r"^[A-Z][\w .,'-]{0,60}?\((?:AFP|Reuters|AP|PTI|EFE|dpa|DPA|ANSA|Xinhua|Yonhap|Kyodo|"
                       r"Anadolu|CNA|PA|AAP|IANS)\)\s*(?:[-\u2013\u2014:.]+\s*)?")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Wire style spells out small counts ("four miners died"); "one" is left out, it is more often a pronoun.
+NUMBER_WORDS = {w: str(n) for n, w in enumerate(
+    "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split(), start=2)} | {
+    w: str(n) for n, w in zip(range(30, 100, 10), "thirty forty fifty sixty seventy eighty ninety".split())}
+SPELLED_NUMBER = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
 NAME = re.compile(r"(?<![.!?\"\u201c]\s)(?<!^)\b[A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*")
 POSSESSIVE = re.compile(r"['\u2019]s?$")
 WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
@@ -100,8 +113,8 @@ class Fingerprint:
 
     @cached_property
     def bands(self) -> list[int]:
-        """LSH buckets, one per band (the band number is part of the bucket): body-shingle bands, then key-fact bands, both
-        over the headline and the top of the story (copies, teasers and write-throughs keep it, while
+        """LSH buckets, one per band (the band number is part of the bucket): body-shingle bands, then key-fact
+        bands, all over the headline and the top of the story (copies, teasers and write-throughs keep it, while
         footers and stock background paragraphs, which make unrelated stories collide, sit lower down).
         The last paragraph is left out unless it is the only one: that is where outlets put their footers."""
         lead = [p for p in self.paragraphs[:-1] or self.paragraphs
@@ -109,7 +122,8 @@ class Fingerprint:
         # Numbers and names only: paraphrases keep them, while quotes are often cut or reworded.
         facts = {hash64(f) for f in self.title_facts.union(*(p.facts for p in lead)) if not f.startswith('"')}
         return (_bands(frozenset().union(*(p.shingles for p in lead)), 0, BODY_BANDS, BODY_ROWS, 0)
-                + _bands(frozenset(facts), FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS))
+                + _bands(frozenset(facts), FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS)
+                + _bands(frozenset(facts), SINGLE_FACT_BAND_OFFSET, SINGLE_FACT_BANDS, 1, _ROWS))
 
 
 def _paragraph(text: str) -> Paragraph:
@@ -133,9 +147,10 @@ def _word_hash(word: str) -> int:
 
 
 def _facts(text: str) -> set[str]:
-    """Key facts: numbers ("#3000", "#9.5" for 9.50), names ("@kravchuk"; "Peru's" and "Perú" give "@peru")
+    """Key facts: numbers ("#3000", "#9.5" for 9.50, "#4" for four), names ("@kravchuk"; "Peru's" and "Perú" give "@peru")
     and quoted word pairs ('"drones got')."""
     facts = {"#" + _number(n) for n in NUMBER.findall(text)}
+    facts |= {"#" + NUMBER_WORDS[w.lower()] for w in SPELLED_NUMBER.findall(text)}
     facts |= {"@" + name for name in map(_name, NAME.findall(text)) if name and name not in COMMON_CAPS}
     for quote in QUOTE.findall(text):
         words = WORD.findall(quote.lower())

@@ -224,7 +224,7 @@ def test_the_pair_model_in_the_code_is_the_one_the_labelled_sets_give():
     from pipeline.dedup_fit import fit_pair_model, open_pairs
     from pipeline.verify import FITTED
 
-    files = ("dev", "test", "holdout", "blind-b")
+    files = ("dev", "test", "holdout", "blind-a", "blind-b", "blind-c", "blind-d")
     pairs = [p for f in files for p in open_pairs(list(read_jsonl(REPO / "data" / "dedup" / f"{f}.jsonl")))]
 
     assert fit_pair_model(pairs) == FITTED
