@@ -106,6 +106,15 @@ class Fingerprint:
     def shingles(self) -> frozenset[int]:
         return frozenset().union(*(p.shingles for p in self.paragraphs))
 
+    @cached_property
+    def all_paragraph_hashes(self) -> frozenset[int]:
+        return frozenset(p.hash for p in self.paragraphs)
+
+    @cached_property
+    def numbers_and_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The numbers and the names of the headline and every paragraph (quotes count as names)."""
+        return split_numbers(self.title_facts.union(*(p.facts for p in self.paragraphs)))
+
     @property
     def paragraph_hashes(self) -> list[int]:
         """Hashes of the paragraphs long enough to identify a story (what the recurrence count tracks)."""
@@ -124,6 +133,12 @@ class Fingerprint:
         return (_bands(frozenset().union(*(p.shingles for p in lead)), 0, BODY_BANDS, BODY_ROWS, 0)
                 + _bands(frozenset(facts), FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS)
                 + _bands(frozenset(facts), SINGLE_FACT_BAND_OFFSET, SINGLE_FACT_BANDS, 1, _ROWS))
+
+
+def split_numbers(facts: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """(the numbers, the other facts)."""
+    numbers = frozenset(x for x in facts if x.startswith("#"))
+    return numbers, facts - numbers
 
 
 def _paragraph(text: str) -> Paragraph:

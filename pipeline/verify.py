@@ -14,7 +14,7 @@ import math
 from dataclasses import astuple, dataclass, field
 from datetime import timedelta
 
-from pipeline.fingerprint import Fingerprint
+from pipeline.fingerprint import Fingerprint, split_numbers
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Settings:
     # Pairs the rules leave open: the same story when the model is at least this sure.
     model: PairModel = field(default=FITTED)
     accept: float = 0.8
-    max_candidates: int = 30
+    max_candidates: int = 10  # the most LSH hits first: more only adds chance collisions to verify
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,10 @@ class Evidence:
 
 def evidence(a: Fingerprint, b: Fingerprint, recurrence: dict[int, int]) -> Evidence:
     """Measure a pair; ``recurrence`` counts, per paragraph hash, the stories that already carry it."""
-    shared_paragraphs = {p.hash for p in a.paragraphs} & {p.hash for p in b.paragraphs}
-    found_a, size_a = _weighted_overlap(a, b, recurrence, shared_paragraphs)
-    found_b, size_b = _weighted_overlap(b, a, recurrence, shared_paragraphs)
+    shared_paragraphs = a.all_paragraph_hashes & b.all_paragraph_hashes
+    common = a.shingles & b.shingles
+    found_a, size_a = _weighted_overlap(a, common, recurrence, shared_paragraphs)
+    found_b, size_b = _weighted_overlap(b, common, recurrence, shared_paragraphs)
     found, smaller = (found_a, size_a) if size_a <= size_b else (found_b, size_b)
     # Facts of a paragraph both texts carry word for word (background, boilerplate) prove nothing.
     numbers_a, names_a = _split_facts(a, shared_paragraphs)
@@ -160,26 +161,27 @@ def headline_and_lede(f: Fingerprint) -> str:
     return f"{f.title}. {f.lede}"
 
 
-def _weighted_overlap(f: Fingerprint, other: Fingerprint, recurrence: dict[int, int],
-                      shared: set[int]) -> tuple[float, float]:
-    """(weight of f's shingles found in the other text, weight of all f's shingles): a paragraph's
+def _weighted_overlap(f: Fingerprint, common: frozenset[int], recurrence: dict[int, int],
+                      shared: frozenset[int]) -> tuple[float, float]:
+    """(weight of f's shingles among the ``common`` ones, weight of all f's shingles): a paragraph's
     shingles weigh 1/(1 + other stories carrying it), so boilerplate counts for little. A paragraph
     both texts carry is already counted once in the other's own story."""
     found = size = 0.0
     for p in f.paragraphs:
         weight = 1.0 / (1 + max(0, recurrence.get(p.hash, 0) - (p.hash in shared)))
-        found += weight * len(p.shingles & other.shingles)
+        if common:  # most candidates share no shingle at all
+            found += weight * len(p.shingles & common)
         size += weight * len(p.shingles)
     return found, size
 
 
-def _split_facts(f: Fingerprint, skip: set[int]) -> tuple[set[str], set[str]]:
-    facts = f.title_facts.union(*(p.facts for p in f.paragraphs if p.hash not in skip))
-    numbers = {x for x in facts if x.startswith("#")}
-    return numbers, set(facts) - numbers
+def _split_facts(f: Fingerprint, skip: frozenset[int]) -> tuple[frozenset[str], frozenset[str]]:
+    if not skip:
+        return f.numbers_and_names
+    return split_numbers(f.title_facts.union(*(p.facts for p in f.paragraphs if p.hash not in skip)))
 
 
-def _overlap(a: set[str], b: set[str]) -> float:
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
