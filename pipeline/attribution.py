@@ -29,14 +29,16 @@ AGENCIES: dict[str, tuple[str, ...]] = {
     "Anadolu": ("Anadolu", "Anadolu Agency", "AA"),
     "TASS": ("TASS",),
     "IANS": ("IANS",),
+    "CNA": ("CNA", "Central News Agency"),
 }
 _SPELLING_TO_AGENCY = {s.lower(): name for name, spellings in AGENCIES.items() for s in spellings}
 _ALTERNATION = "|".join(
     sorted((re.escape(s) for s in _SPELLING_TO_AGENCY), key=len, reverse=True)
 )
-# "PARIS (AFP) -", "WASHINGTON (AP) —", "NAIROBI, May 3 (Reuters) -"
+# "PARIS (AFP) -", "WASHINGTON (AP) —", "NAIROBI, May 3 (Reuters) -", "Guwahati, Jun 17 (PTI)",
+# "Madrid, Jul 14 (EFE).-": place, optional date, agency, then whatever punctuation the house uses.
 DATELINE = re.compile(
-    rf"^\s*[A-Z][\w .,'’/-]{{0,60}}?\((?P<agency>{_ALTERNATION})\)\s*[-–—:]", re.IGNORECASE
+    rf"^\s*[A-Z][\w .,'’/-]{{0,60}}?\((?P<agency>{_ALTERNATION})\)\s*(?:[-–—:.]+\s*)?", re.IGNORECASE
 )
 # "Source: AFP", "— Reuters", "with AFP", "(AFP)", "Copyright AFP" at the very end.
 TRAILING_CREDIT = re.compile(
@@ -52,6 +54,12 @@ def _canonical(spelling: str) -> str | None:
     if name and len(spelling) <= 3 and spelling != spelling.upper():
         return None
     return name
+
+
+def strip_dateline(text: str) -> str:
+    """The text without its opening agency dateline, when it has one."""
+    dateline = DATELINE.match(text)
+    return text[dateline.end():] if dateline and _canonical(dateline.group("agency")) else text
 
 
 def detect_agency(

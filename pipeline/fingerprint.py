@@ -14,6 +14,8 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from pipeline.attribution import strip_dateline
+
 SHINGLE_WORDS = 3
 MIN_PARAGRAPH_WORDS = 6  # shorter lines ("Read more", "(dpa)") are too common to identify a story
 LEAD_PARAGRAPHS = 3  # the top of the story, which the LSH bands cover
@@ -36,9 +38,6 @@ _MUL = np.concatenate([_MUL, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dty
 _ADD = np.concatenate([_ADD, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dtype=np.uint64)])
 
 WORD = re.compile(r"\w+")
-# "Kyiv (AFP) -", "NAIROBI, June 25 (Reuters) -", "Guwahati, Jun 17 (PTI)", "Madrid, Jul 14 (EFE).-"
-DATELINE = re.compile(r"^[A-Z][\w .,'-]{0,60}?\((?:AFP|Reuters|AP|PTI|EFE|dpa|DPA|ANSA|Xinhua|Yonhap|Kyodo|"
-                      r"Anadolu|CNA|PA|AAP|IANS)\)\s*(?:[-\u2013\u2014:.]+\s*)?")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Wire style spells out small counts ("four miners died"); "one" is left out, it is more often a pronoun.
 NUMBER_WORDS = {w: str(n) for n, w in enumerate(
@@ -93,7 +92,7 @@ class Fingerprint:
     @classmethod
     def of(cls, title: str, text: str) -> Fingerprint:
         paras = paragraphs_of(text) or [title]
-        paras[0] = DATELINE.sub("", paras[0])
+        paras[0] = strip_dateline(paras[0])
         return cls(
             title=title,
             lede=paras[0],
