@@ -38,7 +38,7 @@ _MUL = np.concatenate([_MUL, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dty
 _ADD = np.concatenate([_ADD, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dtype=np.uint64)])
 
 WORD = re.compile(r"\w+")
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NUMBER = re.compile(r"(?<!\w)\d+(?:[.,]\d+)*")  # not the 23 of "M23" or the 20 of "G20"
 # Wire style spells out small counts ("four miners died"); "one" is left out, it is more often a pronoun.
 NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
