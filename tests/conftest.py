@@ -44,19 +44,24 @@ def pg_server():
 
 
 @pytest.fixture
-def news_db(pg_server):
-    """An empty, migrated news database of its own for one test."""
+def bare_db(pg_server):
+    """An empty database of its own for one test, no migration applied."""
     name = f"news_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(pg_server)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE {name}")
-    url = pg_server.rsplit("/", 1)[0] + "/" + name
-    db.migrate(url)
-    yield url
+    yield pg_server.rsplit("/", 1)[0] + "/" + name
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
     admin.close()
+
+
+@pytest.fixture
+def news_db(bare_db):
+    """An empty, migrated news database of its own for one test."""
+    db.migrate(bare_db)
+    return bare_db
 
 
 @pytest.fixture

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import psycopg2
 from conftest import REPO, query
 
 from pipeline import db
@@ -260,42 +258,32 @@ def test_dedup_reads_and_writes_json_lines(tmp_path):
     assert lines[0]["story"] == lines[1]["story"] != lines[2]["story"]
 
 
-def test_an_index_built_before_the_one_key_bands_migration_still_finds_its_copies(pg_server):
+def test_an_index_built_before_the_one_key_bands_migration_still_finds_its_copies(bare_db):
     # Migration 0005 folds each (band, bucket) row into one bucket the way the code now computes it.
-    name = f"news_old_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(pg_server)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    url = pg_server.rsplit("/", 1)[0] + "/" + name
-    try:
-        with db.connect(url) as conn, conn.cursor() as cur:
-            cur.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())")
-            for version, migration, sql in db.available_migrations()[:4]:
-                cur.execute(sql)
-                cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, migration))
-        title, text = "US-led strikes kill up to 150 IS fighters", "\n\n".join(PARAS)
-        load(url, "wire", [article("a1", title, text, DAY)])
-        # (band, bucket) rows as the old layout stored them; band 0 is left out, its bucket is the same in both.
-        old_rows = [(band, bucket ^ (band << 56)) for band, bucket in enumerate(Fingerprint.of(title, text).bands)][1:]
-        with db.connect(url) as conn, conn.cursor() as cur:
-            cur.execute("INSERT INTO stories (title, first_seen, last_seen) VALUES (%s, %s, %s) RETURNING id",
-                        (title, DAY, DAY))
-            [story] = cur.fetchone()
-            cur.execute("UPDATE articles SET story_id = %s RETURNING id", (story,))
-            [article_id] = cur.fetchone()
-            cur.executemany("INSERT INTO article_bands (article_id, band, bucket, published_at) VALUES (%s, %s, %s, %s)",
-                            [(article_id, band, bucket, DAY) for band, bucket in old_rows])
+    url = bare_db
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())")
+        for version, migration, sql in db.available_migrations()[:4]:
+            cur.execute(sql)
+            cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, migration))
+    title, text = "US-led strikes kill up to 150 IS fighters", "\n\n".join(PARAS)
+    load(url, "wire", [article("a1", title, text, DAY)])
+    # (band, bucket) rows as the old layout stored them; band 0 is left out, its bucket is the same in both.
+    old_rows = [(band, bucket ^ (band << 56)) for band, bucket in enumerate(Fingerprint.of(title, text).bands[:64])][1:]
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO stories (title, first_seen, last_seen) VALUES (%s, %s, %s) RETURNING id",
+                    (title, DAY, DAY))
+        [story] = cur.fetchone()
+        cur.execute("UPDATE articles SET story_id = %s RETURNING id", (story,))
+        [article_id] = cur.fetchone()
+        cur.executemany("INSERT INTO article_bands (article_id, band, bucket, published_at) VALUES (%s, %s, %s, %s)",
+                        [(article_id, band, bucket, DAY) for band, bucket in old_rows])
 
-        assert db.migrate(url) == [f"{v:04d}_{n}" for v, n, _ in db.available_migrations()[4:]]
-        load(url, "site", [article("b1", "Coalition says 150 jihadists killed", "\n\n".join(PARAS[:6]),
-                                   DAY + timedelta(hours=2))])
-        with db.connect(url) as conn:
-            result = assign_stories(conn)
-        assert (result.assigned, result.new_story_ids, result.stats.near) == (1, [], 1)
-        assert query(url, "SELECT DISTINCT story_id FROM articles") == [(story,)]
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.close()
+    assert db.migrate(url) == [f"{v:04d}_{n}" for v, n, _ in db.available_migrations()[4:]]
+    load(url, "site", [article("b1", "Coalition says 150 jihadists killed", "\n\n".join(PARAS[:6]),
+                               DAY + timedelta(hours=2))])
+    with db.connect(url) as conn:
+        result = assign_stories(conn)
+    assert (result.assigned, result.new_story_ids, result.stats.near) == (1, [], 1)
+    assert query(url, "SELECT DISTINCT story_id FROM articles") == [(story,)]
