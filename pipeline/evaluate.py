@@ -98,5 +98,17 @@ def clustering_report(gold: dict[str, str], predicted: dict[str, str]) -> Cluste
     )
 
 
+def clustering_errors(gold: dict[str, str], predicted: dict[str, str]) -> tuple[list[list[list[str]]], list[list[list[str]]]]:
+    """(merged, split): predicted stories holding several true ones, and true stories spread over
+    several predicted ones; each as its item ids grouped by the other side's story."""
+    def grouped(outer: dict[str, str], inner: dict[str, str]) -> list[list[list[str]]]:
+        parts = defaultdict(lambda: defaultdict(list))
+        for item in sorted(outer):
+            parts[outer[item]][inner[item]].append(item)
+        return [list(by_inner.values()) for by_inner in parts.values() if len(by_inner) > 1]
+
+    return grouped(predicted, gold), grouped(gold, predicted)
+
+
 def _f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -287,3 +287,14 @@ def test_an_index_built_before_the_one_key_bands_migration_still_finds_its_copie
         result = assign_stories(conn)
     assert (result.assigned, result.new_story_ids, result.stats.near) == (1, [], 1)
     assert query(url, "SELECT DISTINCT story_id FROM articles") == [(story,)]
+
+
+def test_the_evaluation_scores_pairs_and_names_each_wrong_merge_and_split():
+    from pipeline.evaluate import clustering_errors, clustering_report
+
+    gold = {"a": "s1", "b": "s1", "c": "s2", "d": "s3"}
+    predicted = {"a": "x", "b": "y", "c": "x", "d": "z"}  # a joined c's story, and left b behind
+
+    report = clustering_report(gold, predicted)
+    assert (report.true_pairs, report.predicted_pairs, report.pairwise_precision, report.pairwise_recall) == (1, 1, 0.0, 0.0)
+    assert clustering_errors(gold, predicted) == ([[["a"], ["c"]]], [[["a"], ["b"]]])
