@@ -9,7 +9,10 @@ open). Copies are placed in published order, so a file and a database fold alike
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +44,9 @@ class DedupStats:
     new: int = 0
     pairs_verified: int = 0
     pairs_encoded: int = 0
+    # Seconds per stage of assign_stories (fingerprint, read index: LSH buckets and Postgres reads,
+    # verify: the pair decisions and any encoder time, write index): where a batch's time goes.
+    seconds: Counter = field(default_factory=Counter)
 
 
 @dataclass
@@ -101,6 +107,13 @@ class Deduper:
         return max(scored, key=lambda s: (s[0], -s[1]))[1] if scored else None
 
 
+@contextmanager
+def _timed(stats: DedupStats, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    stats.seconds[stage] += time.perf_counter() - started
+
+
 def items_from_records(records: Iterable[dict]) -> list[Item]:
     """Items from JSON records with id, title, summary, link, published (keyed by position)."""
     return [
@@ -159,12 +172,16 @@ def assign_stories(conn, window: timedelta = DEFAULT_WINDOW, batch_size: int = 1
                 (batch_size,),
             )
             items = [Item(*row) for row in cur.fetchall()]
-            fingerprints = {i.key: Fingerprint.of(i.title, i.text) for i in items}
-            index = PostgresIndex(cur, items, fingerprints, settings.window, settings.max_candidates)
+            with _timed(result.stats, "fingerprint"):
+                fingerprints = {i.key: Fingerprint.of(i.title, i.text) for i in items}
+            with _timed(result.stats, "read index"):
+                index = PostgresIndex(cur, items, fingerprints, settings.window, settings.max_candidates)
             deduper = Deduper(index, settings, result.stats)
-            for item in items:
-                deduper.place(item, fingerprints[item.key])
-            assignment, new_stories = index.flush()
+            with _timed(result.stats, "verify"):
+                for item in items:
+                    deduper.place(item, fingerprints[item.key])
+            with _timed(result.stats, "write index"):
+                assignment, new_stories = index.flush()
         conn.commit()  # releases the lock between batches
         result.assigned += len(assignment)
         result.new_story_ids += sorted(new_stories)
