@@ -225,7 +225,8 @@ def main(argv=None) -> int:
                       f"({runs[-1]['encoded_texts']} texts, {stats.pairs_encoded} of {stats.pairs_verified} pairs) "
                       f"[{runs[-1]['articles']} articles per run: {stats.exact} exact, {stats.near} near, "
                       f"{stats.new} new]; time per stage in the last run: "
-                      + ", ".join(f"{stage} {seconds / runs[-1]['seconds']:.0%}" for stage, seconds in stats.seconds.items()),
+                      + ", ".join(f"{stage} {seconds / runs[-1]['seconds']:.0%}"
+                                  for stage, seconds in stats.seconds.items()),
                       flush=True)
             finally:
                 drop_database(server, url)

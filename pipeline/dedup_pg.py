@@ -145,7 +145,8 @@ class PostgresIndex:
         ranked = {}
         for item in items:
             since, until = item.published - self.window, item.published + self.window
-            hits = Counter(a for b in fingerprints[item.key].bands for a, at in holders.get(b, ()) if since <= at <= until)
+            hits = Counter(a for b in fingerprints[item.key].bands for a, at in holders.get(b, ())
+                           if since <= at <= until)
             if hits:
                 ranked[item.key] = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         stored = self._read_articles(sorted({a for found in ranked.values() for a, _ in found}))

@@ -98,10 +98,13 @@ def clustering_report(gold: dict[str, str], predicted: dict[str, str]) -> Cluste
     )
 
 
-def clustering_errors(gold: dict[str, str], predicted: dict[str, str]) -> tuple[list[list[list[str]]], list[list[list[str]]]]:
+Groups = list[list[list[str]]]  # cases, each a list of parts, each a list of item ids
+
+
+def clustering_errors(gold: dict[str, str], predicted: dict[str, str]) -> tuple[Groups, Groups]:
     """(merged, split): predicted stories holding several true ones, and true stories spread over
     several predicted ones; each as its item ids grouped by the other side's story."""
-    def grouped(outer: dict[str, str], inner: dict[str, str]) -> list[list[list[str]]]:
+    def grouped(outer: dict[str, str], inner: dict[str, str]) -> Groups:
         parts = defaultdict(lambda: defaultdict(list))
         for item in sorted(outer):
             parts[outer[item]][inner[item]].append(item)

@@ -161,8 +161,8 @@ def _word_hash(word: str) -> int:
 
 
 def _facts(text: str) -> set[str]:
-    """Key facts: numbers ("#3000", "#9.5" for 9.50, "#4" for four), names ("@kravchuk"; "Peru's" and "Perú" give "@peru")
-    and quoted word pairs ('"drones got')."""
+    """Key facts: numbers ("#3000", "#9.5" for 9.50, "#4" for four), names ("@kravchuk"; "Peru's"
+    and "Perú" give "@peru") and quoted word pairs ('"drones got')."""
     facts = {"#" + _number(n) for n in NUMBER.findall(text)}
     facts |= {"#" + NUMBER_WORDS[w.lower()] for w in SPELLED_NUMBER.findall(text)}
     facts |= {"@" + name for name in map(_name, NAME.findall(text)) if name and name not in COMMON_CAPS}

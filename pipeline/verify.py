@@ -24,7 +24,7 @@ class PairFeatures:
     cosine: float  # MiniLM headline+lede similarity
     numbers_shared: float  # how many numbers agree, up to 5, over 5
     numbers_missing: float  # how many of the smaller set of numbers the other lacks, up to 5, over 5
-    names: float  # same share, for named people, places, organisations and quoted words
+    names: float  # share of the smaller set of names (people, places, organisations, quoted words) in the other
     names_shared: float  # how many names agree, up to 5, over 5 (all of two names is weak evidence)
     containment: float  # weighted share of the smaller text's shingles found in the other
     lede: float  # share of either text's lede found in the other
@@ -90,9 +90,12 @@ class Evidence:
     weekday_clash: bool
 
     def features(self, cosine: float) -> PairFeatures:
-        return PairFeatures(cosine=cosine, numbers_shared=min(self.numbers_shared, 5) / 5,
-                            numbers_missing=min(self.numbers_compared - self.numbers_shared, 5) / 5, names=self.names, names_shared=min(self.names_shared, 5) / 5, containment=self.containment,
-                            lede=self.lede, weekday_clash=float(self.weekday_clash))
+        return PairFeatures(
+            cosine=cosine, numbers_shared=min(self.numbers_shared, 5) / 5,
+            numbers_missing=min(self.numbers_compared - self.numbers_shared, 5) / 5,
+            names=self.names, names_shared=min(self.names_shared, 5) / 5,
+            containment=self.containment, lede=self.lede, weekday_clash=float(self.weekday_clash),
+        )
 
 
 def evidence(a: Fingerprint, b: Fingerprint, recurrence: dict[int, int]) -> Evidence:

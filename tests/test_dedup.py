@@ -296,5 +296,6 @@ def test_the_evaluation_scores_pairs_and_names_each_wrong_merge_and_split():
     predicted = {"a": "x", "b": "y", "c": "x", "d": "z"}  # a joined c's story, and left b behind
 
     report = clustering_report(gold, predicted)
-    assert (report.true_pairs, report.predicted_pairs, report.pairwise_precision, report.pairwise_recall) == (1, 1, 0.0, 0.0)
+    assert (report.true_pairs, report.predicted_pairs) == (1, 1)
+    assert (report.pairwise_precision, report.pairwise_recall) == (0.0, 0.0)
     assert clustering_errors(gold, predicted) == ([[["a"], ["c"]]], [[["a"], ["b"]]])
