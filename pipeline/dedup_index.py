@@ -39,6 +39,12 @@ class Candidate:
     hits: int  # LSH bands shared with the new copy
 
 
+def most_hits(hits: Counter[int], limit: int) -> list[tuple[int, int]]:
+    """(copy key, bands shared) of the ``limit`` copies sharing the most bands, lowest key first on a
+    tie: the candidate order of every backend."""
+    return sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
 class StoryIndex(Protocol):
     def exact(self, item: Item, since: datetime, until: datetime) -> int | None:
         """The earliest story holding a copy with the item's canonical URL or text hash, in the window."""
@@ -73,9 +79,8 @@ class MemoryIndex:
                    limit: int) -> list[Candidate]:
         hits = Counter(k for band in fingerprint.bands for k in self.by_band.get(band, ())
                        if since <= self.copies[k].published <= until)
-        ranked = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         return [Candidate(k, self.copies[k].story, self.copies[k].published, self.copies[k].fingerprint, n)
-                for k, n in ranked]
+                for k, n in most_hits(hits, limit)]
 
     def recurrence(self, hashes: list[int]) -> dict[int, int]:
         return {h: len(self.paragraph_stories[h]) for h in hashes if h in self.paragraph_stories}

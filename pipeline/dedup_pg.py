@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import count
 
-from pipeline.dedup_index import Candidate, Item, MemoryIndex
+from pipeline.dedup_index import Candidate, Item, MemoryIndex, most_hits
 from pipeline.fingerprint import Fingerprint
 
 # Stories created in a batch get ids above every stored one until the flush gives them real
@@ -90,7 +90,7 @@ class PostgresIndex:
                FROM unnest(%s::bigint[], %s::bigint[]) AS q(id, story) WHERE a.id = q.id""",
             (list(assignment), list(assignment.values())),
         )
-        # COPY: a batch writes ~64 bucket rows per copy, the bulk of its writes.
+        # COPY: one row per band and copy (72) is the bulk of a batch's writes.
         rows = "".join(f"{item.key}\t{bucket}\t{item.published.isoformat()}\n"
                        for item, f, _ in self.placed for bucket in f.bands)
         self.cur.copy_expert("COPY article_bands (article_id, bucket, published_at) FROM STDIN", io.StringIO(rows))
@@ -148,7 +148,7 @@ class PostgresIndex:
             hits = Counter(a for b in fingerprints[item.key].bands for a, at in holders.get(b, ())
                            if since <= at <= until)
             if hits:
-                ranked[item.key] = sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+                ranked[item.key] = most_hits(hits, limit)
         stored = self._read_articles(sorted({a for found in ranked.values() for a, _ in found}))
         return {key: [Candidate(a, *stored[a], n) for a, n in found] for key, found in ranked.items()}
 

@@ -128,10 +128,10 @@ class Fingerprint:
         lead = [p for p in self.paragraphs[:-1] or self.paragraphs
                 if len(p.shingles) >= MIN_PARAGRAPH_WORDS][:LEAD_PARAGRAPHS]
         # Numbers and names only: paraphrases keep them, while quotes are often cut or reworded.
-        facts = {hash64(f) for f in self.title_facts.union(*(p.facts for p in lead)) if not f.startswith('"')}
+        facts = frozenset(hash64(f) for f in self.title_facts.union(*(p.facts for p in lead)) if not f.startswith('"'))
         return (_bands(frozenset().union(*(p.shingles for p in lead)), 0, BODY_BANDS, BODY_ROWS, 0)
-                + _bands(frozenset(facts), FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS)
-                + _bands(frozenset(facts), SINGLE_FACT_BAND_OFFSET, SINGLE_FACT_BANDS, 1, _ROWS))
+                + _bands(facts, FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS)
+                + _bands(facts, SINGLE_FACT_BAND_OFFSET, SINGLE_FACT_BANDS, 1, _ROWS))
 
 
 def split_numbers(facts: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
