@@ -39,7 +39,7 @@ class Newsroom:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
         syllables = ["ka", "lo", "mi", "ter", "an", "sol", "ve", "ri", "do", "pen", "gra", "tus", "el", "nor", "bi"]
-        self.words = list({"".join(self.rng.choices(syllables, k=self.rng.randint(1, 4))) for _ in range(30000)})
+        self.words = sorted({"".join(self.rng.choices(syllables, k=self.rng.randint(1, 4))) for _ in range(30000)})
         self.names = [w.capitalize() for w in self.rng.sample(self.words, 3000)]
         self.weights = [1 / (rank + 1) for rank in range(len(self.words))]
         self.footers = [self.sentence(12) for _ in range(OUTLETS)]

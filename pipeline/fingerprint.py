@@ -37,17 +37,19 @@ _SHINGLE_MUL = _RNG.integers(0, 2**63, size=SHINGLE_WORDS, dtype=np.uint64) * 2 
 _MUL = np.concatenate([_MUL, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dtype=np.uint64) * 2 + 1])
 _ADD = np.concatenate([_ADD, _RNG.integers(0, 2**63, size=SINGLE_FACT_BANDS, dtype=np.uint64)])
 
+# The patterns below open with the character they match and look behind it afterwards, rather than
+# opening with a look-behind or \b: the regex engine then skips ahead to candidate characters (3-5x faster).
 WORD = re.compile(r"\w+")
-NUMBER = re.compile(r"(?<!\w)\d+(?:[.,]\d+)*")  # not the 23 of "M23" or the 20 of "G20"
+NUMBER = re.compile(r"\d(?<!\w\d)\d*(?:[.,]\d+)*")  # not the 23 of "M23" or the 20 of "G20"
 # Wire style spells out small counts ("four miners died"); "one" is left out, it is more often a pronoun.
 NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split(), start=2)} | {
     w: str(n) for n, w in zip(range(30, 100, 10), "thirty forty fifty sixty seventy eighty ninety".split())}
-SPELLED_NUMBER = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
-NAME = re.compile(r"(?<![.!?\"\u201c]\s)(?<!^)\b[A-Z][\w'\u2019-]*[a-z][\w'\u2019-]*")
+# A capitalised word, not at the start of the text or of a sentence or quote.
+NAME = re.compile(r"[A-Z](?<!\w[A-Z])(?<!^[A-Z])(?<![.!?\"\u201c]\s[A-Z])[\w'\u2019-]*[a-z][\w'\u2019-]*")
 POSSESSIVE = re.compile(r"['\u2019]s?$")
-WEEKDAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+WEEKDAY = re.compile(r"[MTWFS](?<!\w[MTWFS])(?:onday|uesday|ednesday|hursday|riday|aturday|unday)\b")
 QUOTE = re.compile(r"[\"\u201c]([^\"\u201d]{12,}?)[\"\u201d]")
 # Capitalised words that name nothing in particular.
 COMMON_CAPS = frozenset(
@@ -97,7 +99,7 @@ class Fingerprint:
             title=title,
             lede=paras[0],
             paragraphs=[_paragraph(p) for p in paras],
-            title_facts=frozenset(_facts(title)),
+            title_facts=frozenset(_facts(title, WORD.findall(title.lower()))),
             weekdays=frozenset(WEEKDAY.findall(f"{title} {text}")),
         )
 
@@ -142,7 +144,7 @@ def split_numbers(facts: frozenset[str]) -> tuple[frozenset[str], frozenset[str]
 
 def _paragraph(text: str) -> Paragraph:
     words = WORD.findall(text.lower())
-    return Paragraph(hash=hash64(" ".join(words)), shingles=_shingles(words), facts=frozenset(_facts(text)))
+    return Paragraph(hash=hash64(" ".join(words)), shingles=_shingles(words), facts=frozenset(_facts(text, words)))
 
 
 def _shingles(words: list[str]) -> frozenset[int]:
@@ -160,11 +162,11 @@ def _word_hash(word: str) -> int:
     return hash64(word)
 
 
-def _facts(text: str) -> set[str]:
-    """Key facts: numbers ("#3000", "#9.5" for 9.50, "#4" for four), names ("@kravchuk"; "Peru's"
-    and "Perú" give "@peru") and quoted word pairs ('"drones got')."""
+def _facts(text: str, words: list[str]) -> set[str]:
+    """Key facts of a text (``words``: its lower-cased words): numbers ("#3000", "#9.5" for 9.50, "#4"
+    for four), names ("@kravchuk"; "Peru's" and "Perú" give "@peru") and quoted word pairs ('"drones got')."""
     facts = {"#" + _number(n) for n in NUMBER.findall(text)}
-    facts |= {"#" + NUMBER_WORDS[w.lower()] for w in SPELLED_NUMBER.findall(text)}
+    facts |= {"#" + NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS}
     facts |= {"@" + name for name in map(_name, NAME.findall(text)) if name and name not in COMMON_CAPS}
     for quote in QUOTE.findall(text):
         words = WORD.findall(quote.lower())
@@ -192,5 +194,8 @@ def _bands(items: frozenset[int], first_band: int, bands: int, rows: int, first_
     hashes = slice(first_row, first_row + bands * rows)
     values = np.fromiter(items, dtype=np.int64, count=len(items)).view(np.uint64)
     signature = (values[None, :] * _MUL[hashes, None] + _ADD[hashes, None]).min(axis=1)
-    buckets = np.frombuffer(signature.reshape(bands, rows).tobytes(), dtype=f"V{8 * rows}")
-    return [hash64(bucket.tobytes().hex()) ^ ((first_band + i) << 56) for i, bucket in enumerate(buckets)]
+    # A band's bucket hashes the hex of its rows' bytes; one hex string sliced per band is far
+    # cheaper than a numpy scalar per band.
+    digits = signature.tobytes().hex()
+    width = 16 * rows
+    return [hash64(digits[i * width:(i + 1) * width]) ^ ((first_band + i) << 56) for i in range(bands)]

@@ -100,17 +100,22 @@ class Evidence:
 
 def evidence(a: Fingerprint, b: Fingerprint, recurrence: dict[int, int]) -> Evidence:
     """Measure a pair; ``recurrence`` counts, per paragraph hash, the stories that already carry it."""
-    shared_paragraphs = a.all_paragraph_hashes & b.all_paragraph_hashes
-    common = a.shingles & b.shingles
-    found_a, size_a = _weighted_overlap(a, common, recurrence, shared_paragraphs)
-    found_b, size_b = _weighted_overlap(b, common, recurrence, shared_paragraphs)
-    found, smaller = (found_a, size_a) if size_a <= size_b else (found_b, size_b)
+    containment = lede = 0.0
+    shared_paragraphs: frozenset[int] = frozenset()
+    # Most candidates are chance LSH collisions sharing no shingle: no text of theirs to weigh.
+    if common := a.shingles & b.shingles:
+        shared_paragraphs = a.all_paragraph_hashes & b.all_paragraph_hashes
+        found_a, size_a = _weighted_overlap(a, common, recurrence, shared_paragraphs)
+        found_b, size_b = _weighted_overlap(b, common, recurrence, shared_paragraphs)
+        found, smaller = (found_a, size_a) if size_a <= size_b else (found_b, size_b)
+        containment = found / smaller if smaller else 0.0
+        lede = max(_contained(a.paragraphs[0].shingles, b.shingles), _contained(b.paragraphs[0].shingles, a.shingles))
     # Facts of a paragraph both texts carry word for word (background, boilerplate) prove nothing.
     numbers_a, names_a = _split_facts(a, shared_paragraphs)
     numbers_b, names_b = _split_facts(b, shared_paragraphs)
     return Evidence(
-        containment=found / smaller if smaller else 0.0,
-        lede=max(_contained(a.paragraphs[0].shingles, b.shingles), _contained(b.paragraphs[0].shingles, a.shingles)),
+        containment=containment,
+        lede=lede,
         numbers=_overlap(numbers_a, numbers_b),
         numbers_compared=min(len(numbers_a), len(numbers_b)),
         numbers_shared=len(numbers_a & numbers_b),
@@ -172,8 +177,7 @@ def _weighted_overlap(f: Fingerprint, common: frozenset[int], recurrence: dict[i
     found = size = 0.0
     for p in f.paragraphs:
         weight = 1.0 / (1 + max(0, recurrence.get(p.hash, 0) - (p.hash in shared)))
-        if common:  # most candidates share no shingle at all
-            found += weight * len(p.shingles & common)
+        found += weight * len(p.shingles & common)
         size += weight * len(p.shingles)
     return found, size
 

@@ -182,6 +182,26 @@ def test_copies_across_feeds_fold_and_a_rerun_changes_nothing(news_db):
     assert query(news_db, "SELECT count(*) FROM stories") == [(2,)]
 
 
+def test_a_copy_deleted_by_hand_leaves_band_rows_that_later_copies_step_over(news_db):
+    # article_bands has no foreign key (migration 0006): the deleted copy's rows stay behind.
+    text = "\n\n".join(PARAS)
+    load(news_db, "wire", [article("a1", "US-led strikes kill up to 150 IS fighters", text, DAY)])
+    load(news_db, "site", [article("b1", "Coalition says 150 jihadists killed", text, DAY + timedelta(hours=1))])
+    with db.connect(news_db) as conn:
+        assign_stories(conn)
+    with db.connect(news_db) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM articles WHERE entry_key = 'b1' RETURNING id")
+        [deleted] = cur.fetchone()
+    assert query(news_db, "SELECT count(*) > 0 FROM article_bands WHERE article_id = %s", (deleted,)) == [(True,)]
+
+    load(news_db, "aggregator", [article("c1", "150 IS fighters killed", "\n\n".join(PARAS[:6]),
+                                         DAY + timedelta(hours=2))])
+    with db.connect(news_db) as conn:
+        result = assign_stories(conn)
+    assert (result.assigned, result.stats.near) == (1, 1)
+    assert query(news_db, "SELECT count(DISTINCT story_id) FROM articles") == [(1,)]
+
+
 def test_a_story_keeps_its_span_outlets_agencies_and_the_agency_original(news_db):
     load(news_db, "Levant Observer", [article("l1", "Coalition: 150 IS fighters killed", "\n\n".join(PARAS[:6]),
                                               DAY + timedelta(hours=1))])
