@@ -122,6 +122,7 @@ def fill_old_stories(url: str, stories: int) -> float:
                       LATERAL (SELECT %(start)s::timestamptz - interval '8 days' - g * interval '1 second' * (31536000.0 / greatest(%(n)s, 1))) AS x(t);
                INSERT INTO articles (id, feed_id, entry_key, title, summary, content, published_at, text_hash, story_id)
                SELECT id, 1 + id %% %(outlets)s, 'old-' || id, title, '', '', first_seen, md5(id::text), id FROM stories;
+               SELECT add_article_band_weeks(ARRAY(SELECT first_seen FROM stories));
                INSERT INTO article_bands (article_id, bucket, published_at)
                SELECT a.id, (random() * 9.2e18)::bigint * (CASE WHEN random() < 0.5 THEN -1 ELSE 1 END), a.published_at
                FROM articles a, generate_series(0, %(bands)s - 1) b;

@@ -1,10 +1,10 @@
 """The story index in Postgres: read in bulk once per batch, the batch's own copies kept in a
 ``MemoryIndex`` overlay, everything written back in bulk at ``flush``.
 
-Tables (migrations 0001, 0003 and 0005): ``article_bands`` (LSH buckets with the copy's time, so the
-window is part of the index lookup), ``story_paragraphs`` and ``paragraph_recurrence`` (which
-stories carry a paragraph, and how many). The caller holds the assignment lock for the whole
-batch, so what was read stays true until the flush.
+Tables (migrations 0001, 0003, 0005 to 0007): ``article_bands`` (LSH buckets with the copy's time, so
+the window is part of the index lookup; one partition per week of publication), ``story_paragraphs``
+and ``paragraph_recurrence`` (which stories carry a paragraph, and how many). The caller holds the
+assignment lock for the whole batch, so what was read stays true until the flush.
 """
 
 from __future__ import annotations
@@ -92,6 +92,8 @@ class PostgresIndex:
         )
         # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
         # lookup index takes them leaf after leaf instead of at random (a quarter faster).
+        self.cur.execute("SELECT add_article_band_weeks(%s::timestamptz[])",
+                         (sorted({item.published for item, _, _ in self.placed}),))
         stamps = {item.key: item.published.isoformat() for item, _, _ in self.placed}
         rows = "".join(f"{key}\t{bucket}\t{stamps[key]}\n"
                        for bucket, key in sorted((b, item.key) for item, f, _ in self.placed for b in f.bands))

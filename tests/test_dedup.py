@@ -202,6 +202,26 @@ def test_a_copy_deleted_by_hand_leaves_band_rows_that_later_copies_step_over(new
     assert query(news_db, "SELECT count(DISTINCT story_id) FROM articles") == [(1,)]
 
 
+def test_the_band_index_has_a_partition_per_week_and_copies_fold_across_weeks(news_db):
+    sunday_night = datetime(2018, 12, 9, 23, tzinfo=UTC)  # the copy two hours later is in the next week
+    text = "\n\n".join(PARAS)
+    load(news_db, "wire", [article("a1", "US-led strikes kill up to 150 IS fighters", text, sunday_night)])
+    load(news_db, "site", [
+        article("b1", "Coalition says 150 jihadists killed", "\n\n".join(PARAS[:6]), sunday_night + timedelta(hours=2)),
+        article("x1", "A feed that dates its entries 1999", "Completely different words about nothing in particular.",
+                datetime(1999, 1, 1, tzinfo=UTC)),
+    ])
+    with db.connect(news_db) as conn:
+        assign_stories(conn)
+
+    assert query(news_db, "SELECT count(DISTINCT story_id) FROM articles WHERE entry_key <> 'x1'") == [(1,)]
+    # Only the weeks that hold copies get a partition (none for the years in between).
+    assert query(news_db, """SELECT c.relname, count(b.*) > 0 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                             LEFT JOIN article_bands b ON b.tableoid = c.oid
+                             WHERE i.inhparent = 'article_bands'::regclass GROUP BY c.relname ORDER BY 1""") == [
+        ("article_bands_w19981228", True), ("article_bands_w20181203", True), ("article_bands_w20181210", True)]
+
+
 def test_a_story_keeps_its_span_outlets_agencies_and_the_agency_original(news_db):
     load(news_db, "Levant Observer", [article("l1", "Coalition: 150 IS fighters killed", "\n\n".join(PARAS[:6]),
                                               DAY + timedelta(hours=1))])
