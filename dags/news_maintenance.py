@@ -10,7 +10,11 @@
    `wiredesk_fetch_retention_days`, in small committed batches, for at most 20 minutes
    a day (a backlog is worked off over several days). Articles, stories and the feeds'
    poll state are kept.
-3. **analyze_tables**: `ANALYZE` of the news tables, largest first, so the planner's
+3. **drop_old_band_weeks**: drops the weekly partitions of the dedup index
+   (`article_bands`) older than `wiredesk_band_retention_days`. Stories and articles are
+   kept; a copy published before then can still join its story through the exact layer
+   (URL, text hash), not as a near-duplicate.
+4. **analyze_tables**: `ANALYZE` of the news tables, largest first, so the planner's
    estimates follow the growth (and the deletions just made).
 
 Daily by default (`wiredesk_maintenance_schedule`). Every step is safe to rerun and to
@@ -71,8 +75,22 @@ def news_maintenance():
         log.info("prune_fetches: %d fetch records older than %d days deleted; %s", deleted, days, clock)
         return deleted
 
+    @task
+    def drop_old_band_weeks() -> list[str]:
+        """Drop the dedup index's weekly partitions older than the retention age."""
+        from pipeline import db
+        from pipeline.maintenance import drop_old_band_weeks
+
+        clock = Stopwatch()
+        days = int_setting("band_retention_days")
+        with db.connect(news_db_url()) as conn:
+            dropped = drop_old_band_weeks(conn, timedelta(days=days))
+        log.info("drop_old_band_weeks: %d weeks older than %d days dropped %s; %s",
+                 len(dropped), days, dropped, clock)
+        return dropped
+
     @task(multiple_outputs=False)
-    def analyze_tables(pruned: int) -> dict:
+    def analyze_tables(pruned: int, dropped: list[str]) -> dict:
         """ANALYZE the news tables (after the pruning, so the statistics see it)."""
         from pipeline import db
         from pipeline.maintenance import analyze_tables
@@ -85,7 +103,7 @@ def news_maintenance():
         return {table: rows for table, (rows, _) in done.items()}
 
     report_feed_health()
-    analyze_tables(prune_fetches())
+    analyze_tables(prune_fetches(), drop_old_band_weeks())
 
 
 news_maintenance()

@@ -271,6 +271,24 @@ def maintenance_prune_fetches(
     console.print(f"{deleted} fetch records older than {older_than_days} days deleted")
 
 
+@maintenance_app.command("drop-band-weeks")
+def maintenance_drop_band_weeks(
+    older_than_days: Annotated[int, typer.Option(help="Drop the weeks that ended longer ago than this.")] = 90,
+) -> None:
+    """Drop the dedup index's weekly partitions (`article_bands_wYYYYMMDD`) older than the retention age.
+
+    Stories and articles stay; older copies can still join stories through the exact layer.
+    """
+    from datetime import timedelta
+
+    from pipeline.maintenance import drop_old_band_weeks
+
+    with db.connect(_database_url()) as conn:
+        dropped = drop_old_band_weeks(conn, timedelta(days=older_than_days))
+    console.print(f"{len(dropped)} weeks of the dedup index older than {older_than_days} days dropped"
+                  + (f": {', '.join(dropped)}" if dropped else ""))
+
+
 @maintenance_app.command("analyze")
 def maintenance_analyze() -> None:
     """ANALYZE the news tables, largest first (planner statistics)."""

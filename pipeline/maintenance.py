@@ -1,4 +1,5 @@
-"""Upkeep of the news database: feed health, retention of poll records, planner statistics.
+"""Upkeep of the news database: feed health, retention of poll records and of old dedup index
+weeks, planner statistics.
 
 What the ``news_maintenance`` DAG's tasks and ``wiredesk maintenance ...`` call.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from psycopg2 import sql
 
 
 @dataclass
@@ -107,18 +110,41 @@ def prune_fetches(conn, older_than: timedelta, batch_size: int = 5000, max_secon
                 return deleted
 
 
+def drop_old_band_weeks(conn, older_than: timedelta) -> list[str]:
+    """Drop the weekly partitions of the dedup index (``article_bands``) whose week ended more
+    than ``older_than`` ago; return their names, oldest first.
+
+    Stories and articles stay. A copy published before then can still join a story through the
+    exact layer (URL, text hash), no longer as a near-duplicate: keep well over the dedup window.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+               WHERE i.inhparent = 'article_bands'::regclass AND c.relname ~ '^article_bands_w[0-9]{8}$'
+                 AND to_date(right(c.relname, 8), 'YYYYMMDD') + 7 <= (now() - %s) AT TIME ZONE 'UTC'
+               ORDER BY 1""",
+            (older_than,),
+        )
+        weeks = [name for (name,) in cur.fetchall()]
+        for name in weeks:
+            cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+    conn.commit()
+    return weeks
+
+
 def analyze_tables(conn) -> dict[str, tuple[int, float]]:
     """ANALYZE every table of the news schema, largest first; return table -> (estimated
     rows afterwards, seconds taken).
 
     All of them rather than a fixed list, so tables later migrations add are covered; ANALYZE
     reads a bounded sample (30,000 rows by default), so the small tables cost next to nothing.
+    Partitioned tables are analysed as a whole too: autovacuum never does it.
     """
     done = {}
     with conn.cursor() as cur:
         cur.execute(
             """SELECT c.oid::regclass::text FROM pg_class c
-               WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+               WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace
                ORDER BY pg_total_relation_size(c.oid) DESC, 1"""
         )
         for (table,) in cur.fetchall():

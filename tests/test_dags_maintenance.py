@@ -7,13 +7,15 @@ articles we age (silent).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from conftest import REPO, query
 
 from pipeline import db
 from pipeline.feeds import sync_feeds
 from pipeline.ingest import build_stories, poll_batch
-from pipeline.maintenance import feed_health_report, prune_fetches, stale_story_count
+from pipeline.maintenance import drop_old_band_weeks, feed_health_report, prune_fetches, stale_story_count
 from pipeline.records import FeedSpec
 from pipeline.store import MAX_CONSECUTIVE_FAILURES
 
@@ -64,7 +66,6 @@ def test_prune_keeps_recent_fetches_and_every_article(polled_db):
     fetches = query(polled_db, "SELECT count(*) FROM fetches")[0][0]
 
     with db.connect(polled_db) as conn:
-        from datetime import timedelta
 
         assert prune_fetches(conn, timedelta(days=30), batch_size=2) == 1
         assert prune_fetches(conn, timedelta(days=30)) == 0
@@ -73,6 +74,26 @@ def test_prune_keeps_recent_fetches_and_every_article(polled_db):
     assert query(polled_db, "SELECT count(*) FROM articles") == articles
     assert query(polled_db, """SELECT count(*) FROM articles a JOIN feeds f ON f.id = a.feed_id
                                WHERE f.name = 'AFP World News' AND a.fetch_id IS NOT NULL""") == [(0,)]
+
+
+def band_weeks(url: str) -> list[str]:
+    return [name for (name,) in query(url, """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                                               WHERE i.inhparent = 'article_bands'::regclass ORDER BY 1""")]
+
+
+def test_old_weeks_of_the_dedup_index_are_dropped_and_every_story_stays(polled_db):
+    old_weeks = band_weeks(polled_db)  # the seed articles are from years ago
+    query(polled_db, "SELECT add_article_band_weeks(ARRAY[now(), now() - interval '80 days'])")
+    recent_weeks = sorted(set(band_weeks(polled_db)) - set(old_weeks))
+    stories = query(polled_db, "SELECT id, copies FROM stories ORDER BY id")
+
+    with db.connect(polled_db) as conn:
+        assert drop_old_band_weeks(conn, timedelta(days=90)) == old_weeks
+        assert drop_old_band_weeks(conn, timedelta(days=90)) == []
+
+    assert old_weeks and len(recent_weeks) == 2
+    assert band_weeks(polled_db) == recent_weeks
+    assert query(polled_db, "SELECT id, copies FROM stories ORDER BY id") == stories
 
 
 def test_prune_stops_at_its_time_budget_and_the_next_call_goes_on(polled_db):
@@ -101,6 +122,7 @@ def test_news_maintenance_run_prunes_and_analyzes(polled_db, airflow_metadata, m
 
     assert str(run.state) == "success"
     assert query(polled_db, "SELECT count(*), count(*) FILTER (WHERE http_status = 404) FROM fetches") == [(2, 0)]
+    assert band_weeks(polled_db) == []  # the seed stories are years old: past the 90 days kept by default
     never_analyzed = query(polled_db, "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NULL")
     assert never_analyzed == []
 
