@@ -198,4 +198,8 @@ def _bands(items: frozenset[int], first_band: int, bands: int, rows: int, first_
     # cheaper than a numpy scalar per band.
     digits = signature.tobytes().hex()
     width = 16 * rows
-    return [hash64(digits[i * width:(i + 1) * width]) ^ ((first_band + i) << 56) for i in range(bands)]
+    digests = b"".join(hashlib.blake2b(digits[i * width:(i + 1) * width].encode(), digest_size=8).digest()
+                       for i in range(bands))
+    # hash64 of each band's hex, read as big-endian signed 64-bit, all at once.
+    band_numbers = np.arange(first_band, first_band + bands, dtype=np.int64)
+    return (np.frombuffer(digests, dtype=">i8").astype(np.int64) ^ (band_numbers << 56)).tolist()
