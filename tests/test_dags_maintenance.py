@@ -96,6 +96,19 @@ def test_old_weeks_of_the_dedup_index_are_dropped_and_every_story_stays(polled_d
     assert query(polled_db, "SELECT id, copies FROM stories ORDER BY id") == stories
 
 
+def test_the_cli_drops_old_weeks_of_the_dedup_index(polled_db, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    monkeypatch.setenv("WIREDESK_DATABASE_URL", polled_db)
+    weeks = band_weeks(polled_db)
+    result = CliRunner().invoke(app, ["maintenance", "drop-band-weeks", "--older-than-days", "90"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(weeks)} weeks of the dedup index older than 90 days dropped: {', '.join(weeks)}" in result.output
+    assert band_weeks(polled_db) == []
+
+
 def test_prune_stops_at_its_time_budget_and_the_next_call_goes_on(polled_db):
     from datetime import timedelta
 
