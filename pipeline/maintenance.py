@@ -138,13 +138,13 @@ def analyze_tables(conn) -> dict[str, tuple[int, float]]:
 
     All of them rather than a fixed list, so tables later migrations add are covered; ANALYZE
     reads a bounded sample (30,000 rows by default), so the small tables cost next to nothing.
-    Partitioned tables are analysed as a whole too: autovacuum never does it.
+    A partitioned table is analysed as a whole, its partitions with it (autovacuum never does the whole).
     """
     done = {}
     with conn.cursor() as cur:
         cur.execute(
             """SELECT c.oid::regclass::text FROM pg_class c
-               WHERE c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace
+               WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relnamespace = current_schema()::regnamespace
                ORDER BY pg_total_relation_size(c.oid) DESC, 1"""
         )
         for (table,) in cur.fetchall():
