@@ -90,10 +90,11 @@ class PostgresIndex:
                FROM unnest(%s::bigint[], %s::bigint[]) AS q(id, story) WHERE a.id = q.id""",
             (list(assignment), list(assignment.values())),
         )
-        # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
-        # lookup index takes them leaf after leaf instead of at random (a quarter faster).
+        # The weekly partitions the band rows go to (migration 0007).
         self.cur.execute("SELECT add_article_band_weeks(%s::timestamptz[])",
                          (sorted({item.published for item, _, _ in self.placed}),))
+        # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
+        # lookup index takes them leaf after leaf instead of at random (a quarter faster).
         stamps = {item.key: item.published.isoformat() for item, _, _ in self.placed}
         rows = "".join(f"{key}\t{bucket}\t{stamps[key]}\n"
                        for bucket, key in sorted((b, item.key) for item, f, _ in self.placed for b in f.bands))
