@@ -61,7 +61,12 @@ COMMON_CAPS = frozenset(
 
 def hash64(text: str) -> int:
     """A stable signed 64-bit hash (fits Postgres bigint)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(_digest64(text), "big", signed=True)
+
+
+def _digest64(text: str) -> bytes:
+    # The 8 bytes behind hash64, which _bands converts in bulk.
+    return hashlib.blake2b(text.encode(), digest_size=8).digest()
 
 
 def paragraphs_of(text: str) -> list[str]:
@@ -169,8 +174,8 @@ def _facts(text: str, words: list[str]) -> set[str]:
     facts |= {"#" + NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS}
     facts |= {"@" + name for name in map(_name, NAME.findall(text)) if name and name not in COMMON_CAPS}
     for quote in QUOTE.findall(text):
-        words = WORD.findall(quote.lower())
-        facts |= {'"' + " ".join(words[i:i + 2]) for i in range(len(words) - 1)}
+        quoted = WORD.findall(quote.lower())
+        facts |= {'"' + " ".join(quoted[i:i + 2]) for i in range(len(quoted) - 1)}
     return facts
 
 
@@ -198,8 +203,7 @@ def _bands(items: frozenset[int], first_band: int, bands: int, rows: int, first_
     # cheaper than a numpy scalar per band.
     digits = signature.tobytes().hex()
     width = 16 * rows
-    digests = b"".join(hashlib.blake2b(digits[i * width:(i + 1) * width].encode(), digest_size=8).digest()
-                       for i in range(bands))
-    # hash64 of each band's hex, read as big-endian signed 64-bit, all at once.
+    digests = b"".join(_digest64(digits[i * width:(i + 1) * width]) for i in range(bands))
+    # hash64 of each band's hex: its digests read as big-endian signed 64-bit, all at once.
     band_numbers = np.arange(first_band, first_band + bands, dtype=np.int64)
     return (np.frombuffer(digests, dtype=">i8").astype(np.int64) ^ (band_numbers << 56)).tolist()
