@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from pipeline import embed
 from pipeline.dedup_index import Candidate, Item, MemoryIndex, StoryIndex
-from pipeline.dedup_pg import PostgresIndex
+from pipeline.dedup_pg import FINGERPRINT_COLUMNS, PostgresIndex, fingerprints_of
 from pipeline.fingerprint import Fingerprint
 from pipeline.normalise import canonical_url, text_hash
 from pipeline.verify import Evidence, Settings, encoder_score, evidence, headline_and_lede, verdict
@@ -83,8 +83,10 @@ class Deduper:
         candidates = self.index.candidates(item, fingerprint, since, until, self.settings.max_candidates)
         if not candidates:
             return []
-        hashes = {p.hash for c in candidates for p in c.fingerprint.paragraphs}
-        recurrence = self.index.recurrence(sorted(hashes | {p.hash for p in fingerprint.paragraphs}))
+        # Paragraph recurrence only weighs shared shingles: most candidates (chance LSH hits) share none.
+        hashes = {p.hash for c in candidates if not c.fingerprint.shingles.isdisjoint(fingerprint.shingles)
+                  for p in c.fingerprint.paragraphs}
+        recurrence = self.index.recurrence(sorted(hashes | fingerprint.all_paragraph_hashes)) if hashes else {}
         self.stats.pairs_verified += len(candidates)
         return [(c, evidence(fingerprint, c.fingerprint, recurrence)) for c in candidates]
 
@@ -178,27 +180,35 @@ def assign_stories(conn, window: timedelta = DEFAULT_WINDOW, batch_size: int = 1
     settings = settings or Settings(window=window)
     result = AssignResult()
     while True:
-        with conn.cursor() as cur, _cycle_collection_paused():
+        with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (ASSIGN_LOCK,))
             cur.execute(
-                """SELECT id, title, CASE WHEN content <> '' THEN content ELSE summary END,
-                          canonical_url, text_hash, published_at
-                   FROM articles WHERE story_id IS NULL ORDER BY published_at, id LIMIT %s""",
+                f"""SELECT {FINGERPRINT_COLUMNS}, a.canonical_url, a.text_hash, a.published_at
+                    FROM articles a LEFT JOIN article_fingerprints f ON f.article_id = a.id
+                    WHERE a.story_id IS NULL ORDER BY a.published_at, a.id LIMIT %s""",
                 (batch_size,),
             )
-            items = [Item(*row) for row in cur.fetchall()]
-            with _timed(result.stats, "fingerprint"):
-                fingerprints = {i.key: Fingerprint.of(i.title, i.text) for i in items}
-            with _timed(result.stats, "read index"):
-                index = PostgresIndex(cur, items, fingerprints, settings.window, settings.max_candidates)
-            deduper = Deduper(index, settings, result.stats)
-            with _timed(result.stats, "verify"):
-                for item in items:
-                    deduper.place(item, fingerprints[item.key])
-            with _timed(result.stats, "write index"):
-                assignment, new_stories = index.flush()
+            rows = cur.fetchall()
+            with _cycle_collection_paused():
+                assignment, new_stories = _place_batch(cur, rows, settings, result.stats)
         conn.commit()  # releases the lock between batches
         result.assigned += len(assignment)
         result.new_story_ids += sorted(new_stories)
-        if len(items) < batch_size:
+        if len(rows) < batch_size:
             return result
+
+
+def _place_batch(cur, rows: list[tuple], settings: Settings, stats: DedupStats) -> tuple[dict[int, int], set[int]]:
+    # A function of its own so that the batch's fingerprints and index are freed before the cycle
+    # collector is switched back on: it would otherwise walk them all once more.
+    items = [Item(key, title, text, url, digest, at) for key, title, text, _, url, digest, at in rows]
+    with _timed(stats, "fingerprint"):
+        fingerprints, computed = fingerprints_of(row[:4] for row in rows)
+    with _timed(stats, "read index"):
+        index = PostgresIndex(cur, items, fingerprints, settings.window, settings.max_candidates, computed)
+    deduper = Deduper(index, settings, stats)
+    with _timed(stats, "verify"):
+        for item in items:
+            deduper.place(item, fingerprints[item.key])
+    with _timed(stats, "write index"):
+        return index.flush()

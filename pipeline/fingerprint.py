@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -57,6 +58,11 @@ COMMON_CAPS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july "
     "august september october november december jan feb mar apr jun jul aug sep sept oct nov dec "
     "mr mrs ms dr read follow sign source".split())
+# Fingerprint.to_bytes: bump STORED_FORMAT whenever Fingerprint.of would compute anything else, so
+# fingerprints stored before are computed again rather than compared with new ones. The separators
+# are control characters, which facts (word characters, apostrophes, hyphens) never contain.
+STORED_FORMAT = 1
+_FIELD_SEP, _FACT_SEP = "\x1f", "\x1e"
 
 
 def hash64(text: str) -> int:
@@ -95,17 +101,58 @@ class Fingerprint:
     paragraphs: list[Paragraph]
     title_facts: frozenset[str]
     weekdays: frozenset[str]  # the days the story says things happened ("said on Tuesday")
+    bands: list[int]  # LSH buckets, one per band (see lsh_buckets)
 
     @classmethod
     def of(cls, title: str, text: str) -> Fingerprint:
         paras = paragraphs_of(text) or [title]
         paras[0] = strip_dateline(paras[0])
+        paragraphs = [_paragraph(p) for p in paras]
+        title_facts = frozenset(_facts(title, WORD.findall(title.lower())))
         return cls(
             title=title,
             lede=paras[0],
-            paragraphs=[_paragraph(p) for p in paras],
-            title_facts=frozenset(_facts(title, WORD.findall(title.lower()))),
+            paragraphs=paragraphs,
+            title_facts=title_facts,
             weekdays=frozenset(WEEKDAY.findall(f"{title} {text}")),
+            bands=lsh_buckets(paragraphs, title_facts),
+        )
+
+    def to_bytes(self) -> bytes:
+        """The fingerprint as stored (table article_fingerprints), without the title the article row holds:
+        a little-endian int64 array (format, paragraphs, bands, shingles per paragraph, paragraph hashes,
+        shingles, bands), then weekdays, facts and the lede as UTF-8 text."""
+        counts = [len(p.shingles) for p in self.paragraphs]
+        numbers = np.array([STORED_FORMAT, len(self.paragraphs), len(self.bands), *counts,
+                            *(p.hash for p in self.paragraphs), *(s for p in self.paragraphs for s in p.shingles),
+                            *self.bands], dtype="<i8")
+        # The lede last: it is feed text and might hold a separator character itself.
+        words = [_FACT_SEP.join(self.weekdays), _FACT_SEP.join(self.title_facts),
+                 *(_FACT_SEP.join(p.facts) for p in self.paragraphs), self.lede]
+        return numbers.tobytes() + _FIELD_SEP.join(words).encode()
+
+    @classmethod
+    def from_bytes(cls, title: str, data: bytes) -> Fingerprint | None:
+        """The fingerprint ``to_bytes`` stored; None when it was stored in another format (compute it again)."""
+        stored_format, paragraphs, bands = struct.unpack_from("<3q", data)
+        if stored_format != STORED_FORMAT:
+            return None
+        counts = struct.unpack_from(f"<{paragraphs}q", data, 24)
+        size = 3 + 2 * paragraphs + sum(counts) + bands
+        numbers = struct.unpack_from(f"<{size}q", data)
+        weekdays, title_facts, *facts, lede = data[8 * size:].decode().split(_FIELD_SEP, 2 + paragraphs)
+        hashes = numbers[3 + paragraphs:3 + 2 * paragraphs]
+        shingles, start = [], 3 + 2 * paragraphs
+        for n in counts:
+            shingles.append(frozenset(numbers[start:start + n]))
+            start += n
+        return cls(
+            title=title,
+            lede=lede,
+            paragraphs=[Paragraph(h, s, _split_facts(f)) for h, s, f in zip(hashes, shingles, facts)],
+            title_facts=_split_facts(title_facts),
+            weekdays=_split_facts(weekdays),
+            bands=list(numbers[start:]),
         )
 
     @cached_property
@@ -126,19 +173,18 @@ class Fingerprint:
         """Hashes of the paragraphs long enough to identify a story (what the recurrence count tracks)."""
         return sorted({p.hash for p in self.paragraphs if len(p.shingles) >= MIN_PARAGRAPH_WORDS})
 
-    @cached_property
-    def bands(self) -> list[int]:
-        """LSH buckets, one per band (the band number is part of the bucket): body-shingle bands, then key-fact
-        bands, all over the headline and the top of the story (copies, teasers and write-throughs keep it, while
-        footers and stock background paragraphs, which make unrelated stories collide, sit lower down).
-        The last paragraph is left out unless it is the only one: that is where outlets put their footers."""
-        lead = [p for p in self.paragraphs[:-1] or self.paragraphs
-                if len(p.shingles) >= MIN_PARAGRAPH_WORDS][:LEAD_PARAGRAPHS]
-        # Numbers and names only: paraphrases keep them, while quotes are often cut or reworded.
-        facts = frozenset(hash64(f) for f in self.title_facts.union(*(p.facts for p in lead)) if not f.startswith('"'))
-        return (_bands(frozenset().union(*(p.shingles for p in lead)), 0, BODY_BANDS, BODY_ROWS, 0)
-                + _bands(facts, FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS)
-                + _bands(facts, SINGLE_FACT_BAND_OFFSET, SINGLE_FACT_BANDS, 1, _ROWS))
+
+def lsh_buckets(paragraphs: list[Paragraph], title_facts: frozenset[str]) -> list[int]:
+    """LSH buckets, one per band (the band number is part of the bucket): body-shingle bands, then key-fact
+    bands, all over the headline and the top of the story (copies, teasers and write-throughs keep it, while
+    footers and stock background paragraphs, which make unrelated stories collide, sit lower down).
+    The last paragraph is left out unless it is the only one: that is where outlets put their footers."""
+    lead = [p for p in paragraphs[:-1] or paragraphs if len(p.shingles) >= MIN_PARAGRAPH_WORDS][:LEAD_PARAGRAPHS]
+    # Numbers and names only: paraphrases keep them, while quotes are often cut or reworded.
+    facts = frozenset(hash64(f) for f in title_facts.union(*(p.facts for p in lead)) if not f.startswith('"'))
+    return (_bands(frozenset().union(*(p.shingles for p in lead)), 0, BODY_BANDS, BODY_ROWS, 0)
+            + _bands(facts, FACT_BAND_OFFSET, FACT_BANDS, FACT_ROWS, BODY_BANDS * BODY_ROWS)
+            + _bands(facts, SINGLE_FACT_BAND_OFFSET, SINGLE_FACT_BANDS, 1, _ROWS))
 
 
 def split_numbers(facts: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -177,6 +223,10 @@ def _facts(text: str, words: list[str]) -> set[str]:
         quoted = WORD.findall(quote.lower())
         facts |= {'"' + " ".join(quoted[i:i + 2]) for i in range(len(quoted) - 1)}
     return facts
+
+
+def _split_facts(joined: str) -> frozenset[str]:
+    return frozenset(joined.split(_FACT_SEP)) if joined else frozenset()
 
 
 def _number(text: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pipeline.dedup_pg import save_fingerprints
+from pipeline.fingerprint import Fingerprint
 from pipeline.records import Article, FetchResult
 
 MAX_BACKOFF = timedelta(hours=24)
@@ -73,7 +75,9 @@ def remember_entry_key_source(conn, feed_id: int, source: str) -> None:
 
 def store_articles(conn, feed_id: int, fetch_id: int, articles: list[Article]) -> int:
     """Insert the copies not stored yet (same feed + entry key = same copy); return how many were new."""
-    new = 0
+    # Each new copy's dedup fingerprint is computed here, by the poll tasks running side by side,
+    # rather than in the one-at-a-time story assignment.
+    fingerprints = {}
     with conn.cursor() as cur:
         for a in articles:
             cur.execute(
@@ -81,11 +85,13 @@ def store_articles(conn, feed_id: int, fetch_id: int, articles: list[Article]) -
                                          summary, content, author, published_at, published_guessed,
                                          text_hash, agency, agency_evidence)
                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                   ON CONFLICT (feed_id, entry_key) DO NOTHING""",
+                   ON CONFLICT (feed_id, entry_key) DO NOTHING RETURNING id""",
                 (feed_id, fetch_id, a.entry_key, a.guid, a.url, a.canonical_url, a.title,
                  a.summary, a.content, a.author, a.published_at, a.published_guessed,
                  a.text_hash, a.agency, a.agency_evidence),
             )
-            new += cur.rowcount
-        cur.execute("UPDATE fetches SET new_articles = %s WHERE id = %s", (new, fetch_id))
-    return new
+            if row := cur.fetchone():
+                fingerprints[row[0]] = Fingerprint.of(a.title, a.text)
+        save_fingerprints(cur, fingerprints)
+        cur.execute("UPDATE fetches SET new_articles = %s WHERE id = %s", (len(fingerprints), fetch_id))
+    return len(fingerprints)

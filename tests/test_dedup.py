@@ -202,6 +202,36 @@ def test_a_copy_deleted_by_hand_leaves_band_rows_that_later_copies_step_over(new
     assert query(news_db, "SELECT count(DISTINCT story_id) FROM articles") == [(1,)]
 
 
+def test_a_stored_copy_keeps_the_fingerprint_dedup_would_compute_from_its_row(news_db):
+    full = article("a1", "US-led strikes kill up to 150 IS fighters", "\n\n".join(PARAS[:2]), DAY)
+    full.content = "\n\n".join(PARAS)  # a feed with full content: dedup compares that, not the summary
+    load(news_db, "wire", [full, article("a2", "Teaser", PARAS[0], DAY)])
+    load(news_db, "wire", [full])  # seen again: nothing new to store
+
+    rows = query(news_db, """SELECT a.entry_key, a.title, f.fingerprint FROM articles a
+                             JOIN article_fingerprints f ON f.article_id = a.id ORDER BY 1""")
+    assert [(key, Fingerprint.from_bytes(title, bytes(stored))) for key, title, stored in rows] == [
+        ("a1", Fingerprint.of(full.title, "\n\n".join(PARAS))), ("a2", Fingerprint.of("Teaser", PARAS[0]))]
+
+
+def test_a_fingerprint_survives_storage_and_one_in_another_format_is_computed_again(news_db):
+    # A lede may hold any character, the separators of the stored form included.
+    title, text = "Strikes \x1fkill 150", "Beirut (AFP) - A lede\x1e with\x1f odd characters.\n\n" + PARAS[1]
+    fingerprint = Fingerprint.of(title, text)
+    assert Fingerprint.from_bytes(title, fingerprint.to_bytes()) == fingerprint
+    assert Fingerprint.from_bytes(title, b"\x02" + fingerprint.to_bytes()[1:]) is None
+
+    load(news_db, "wire", [article("a1", "US-led strikes kill up to 150 IS fighters", "\n\n".join(PARAS), DAY)])
+    with db.connect(news_db) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE article_fingerprints SET fingerprint = '\\x02'::bytea || substring(fingerprint from 2)")
+    load(news_db, "site", [article("b1", "Coalition says 150 jihadists killed", "\n\n".join(PARAS[:6]),
+                                   DAY + timedelta(hours=2))])
+    with db.connect(news_db) as conn:
+        result = assign_stories(conn)
+    assert (result.assigned, result.stats.near) == (2, 1)
+    assert query(news_db, "SELECT get_byte(fingerprint, 0) FROM article_fingerprints ORDER BY article_id") == [(1,), (1,)]
+
+
 def test_the_band_index_has_a_partition_per_week_and_copies_fold_across_weeks(news_db):
     sunday_night = datetime(2018, 12, 9, 23, tzinfo=UTC)  # the copy two hours later is in the next week
     text = "\n\n".join(PARAS)
@@ -308,10 +338,13 @@ def test_an_index_built_before_the_one_key_bands_migration_still_finds_its_copie
             cur.execute(sql)
             cur.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, migration))
     title, text = "US-led strikes kill up to 150 IS fighters", "\n\n".join(PARAS)
-    load(url, "wire", [article("a1", title, text, DAY)])
     # (band, bucket) rows as the old layout stored them; band 0 is left out, its bucket is the same in both.
     old_rows = [(band, bucket ^ (band << 56)) for band, bucket in enumerate(Fingerprint.of(title, text).bands[:64])][1:]
     with db.connect(url) as conn, conn.cursor() as cur:
+        # The copy as stored then: no fingerprint kept (migration 0008).
+        [feed_id] = sync_feeds(conn, [FeedSpec("wire", "http://127.0.0.1/wire.xml")])
+        cur.execute("""INSERT INTO articles (feed_id, entry_key, title, summary, content, published_at, text_hash)
+                       VALUES (%s, 'a1', %s, %s, '', %s, %s)""", (feed_id, title, text, DAY, text_hash(title, text)))
         cur.execute("INSERT INTO stories (title, first_seen, last_seen) VALUES (%s, %s, %s) RETURNING id",
                     (title, DAY, DAY))
         [story] = cur.fetchone()
@@ -327,6 +360,8 @@ def test_an_index_built_before_the_one_key_bands_migration_still_finds_its_copie
         result = assign_stories(conn)
     assert (result.assigned, result.new_story_ids, result.stats.near) == (1, [], 1)
     assert query(url, "SELECT DISTINCT story_id FROM articles") == [(story,)]
+    # The old copy's fingerprint, computed to compare it, is kept for the next time.
+    assert query(url, "SELECT article_id FROM article_fingerprints WHERE article_id = %s", (article_id,)) == [(article_id,)]
 
 
 def test_the_evaluation_scores_pairs_and_names_each_wrong_merge_and_split():
