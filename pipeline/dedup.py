@@ -13,6 +13,7 @@ import gc
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -207,8 +208,13 @@ def _place_batch(cur, rows: list[tuple], settings: Settings, stats: DedupStats) 
     with _timed(stats, "read index"):
         index = PostgresIndex(cur, items, fingerprints, settings.window, settings.max_candidates, computed)
     deduper = Deduper(index, settings, stats)
-    with _timed(stats, "verify"):
-        for item in items:
-            deduper.place(item, fingerprints[item.key])
+    # The server stores the band rows while the copies are placed here (Postgres and Python on two cores).
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        bands_written = writer.submit(index.write_bands)
+        with _timed(stats, "verify"):
+            for item in items:
+                deduper.place(item, fingerprints[item.key])
+        with _timed(stats, "write index"):
+            bands_written.result()
     with _timed(stats, "write index"):
         return index.flush()

@@ -67,6 +67,7 @@ class PostgresIndex:
                  window: timedelta, limit: int, unstored: dict[int, Fingerprint]):
         """``unstored``: the batch's fingerprints that were computed rather than read; saved at ``flush``."""
         self.cur = cur
+        self.batch = [(item, fingerprints[item.key]) for item in items]
         self.unstored = dict(unstored)
         self.window = window
         self.overlay = MemoryIndex(new_story_id=count(PROVISIONAL).__next__)
@@ -103,8 +104,21 @@ class PostgresIndex:
         self.placed.append((item, fingerprint, story))
         return story
 
+    def write_bands(self) -> None:
+        """Write the batch's LSH band rows. They do not depend on where the copies go, so the caller may
+        run this in a thread while it places them: it uses a cursor of its own, on the same transaction."""
+        with self.cur.connection.cursor() as cur:
+            # The weekly partitions the band rows go to (migration 0007).
+            cur.execute("SELECT add_article_band_weeks(%s::timestamptz[])",
+                        (sorted({item.published for item, _ in self.batch}),))
+            # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
+            # lookup index takes them leaf after leaf instead of at random (a quarter faster).
+            cur.copy_expert("COPY article_bands (article_id, bucket, published_at) FROM STDIN (FORMAT binary)",
+                            io.BytesIO(_band_rows(self.batch)), size=1 << 20)
+
     def flush(self) -> tuple[dict[int, int], set[int]]:
-        """Write the batch's stories, links, bands and paragraphs; return (article -> story, new story ids)."""
+        """Write the batch's stories, links and paragraphs (``write_bands`` writes its bands);
+        return (article -> story, new story ids)."""
         provisional = sorted({s for _, _, s in self.placed if s >= PROVISIONAL})
         real = self._new_story_ids(len(provisional))
         story_of = dict(zip(provisional, real))
@@ -123,13 +137,6 @@ class PostgresIndex:
                FROM unnest(%s::bigint[], %s::bigint[]) AS q(id, story) WHERE a.id = q.id""",
             (bigints(assignment), bigints(assignment.values())),
         )
-        # The weekly partitions the band rows go to (migration 0007).
-        self.cur.execute("SELECT add_article_band_weeks(%s::timestamptz[])",
-                         (sorted({item.published for item, _, _ in self.placed}),))
-        # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
-        # lookup index takes them leaf after leaf instead of at random (a quarter faster).
-        self.cur.copy_expert("COPY article_bands (article_id, bucket, published_at) FROM STDIN (FORMAT binary)",
-                             io.BytesIO(_band_rows(self.placed)))
         pairs = sorted({(h, assignment[item.key]) for item, f, _ in self.placed for h in f.paragraph_hashes})
         # A paragraph counts once per story: only pairs new to story_paragraphs raise its recurrence.
         self.cur.execute(
@@ -228,14 +235,14 @@ _BAND_ROW = np.dtype([("fields", ">i2"), ("id_size", ">i4"), ("id", ">i8"), ("bu
 _POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _band_rows(placed: list[tuple[Item, Fingerprint, int]]) -> bytes:
-    """The placed copies' ``article_bands`` rows in COPY's binary format, in bucket order (built with
-    numpy: formatting them as text took as long as the server took to store them)."""
-    counts = [len(f.bands) for _, f, _ in placed]
-    buckets = np.array([b for _, f, _ in placed for b in f.bands], dtype=np.int64)
-    keys = np.repeat(np.array([item.key for item, _, _ in placed], dtype=np.int64), counts)
+def _band_rows(copies: list[tuple[Item, Fingerprint]]) -> bytes:
+    """The copies' ``article_bands`` rows in COPY's binary format, in bucket order (built with numpy:
+    formatting them as text took as long as the server took to store them)."""
+    counts = [len(f.bands) for _, f in copies]
+    buckets = np.array([b for _, f in copies for b in f.bands], dtype=np.int64)
+    keys = np.repeat(np.array([item.key for item, _ in copies], dtype=np.int64), counts)
     micros = np.repeat(np.array([(item.published - _POSTGRES_EPOCH) // timedelta(microseconds=1)
-                                 for item, _, _ in placed], dtype=np.int64), counts)
+                                 for item, _ in copies], dtype=np.int64), counts)
     order = np.lexsort((keys, buckets))
     rows = np.empty(len(buckets), dtype=_BAND_ROW)
     rows["fields"] = 3
