@@ -19,14 +19,19 @@ import numpy as np
 import psycopg2
 
 from pipeline.dedup_index import Candidate, Item, MemoryIndex, most_hits
-from pipeline.fingerprint import Fingerprint
+from pipeline.fingerprint import STORED_FORMAT, Fingerprint
 
 # Stories created in a batch get ids above every stored one until the flush gives them real
 # ids in creation order, so "lower id = older story" holds throughout, as in the memory index.
 PROVISIONAL = 1 << 62
 # What fingerprints_of needs of an article (aliased a) joined to article_fingerprints (aliased f):
 # the text dedup compares is the full content when the feed carried it (records.Article.text).
-FINGERPRINT_COLUMNS = "a.id, a.title, CASE WHEN a.content <> '' THEN a.content ELSE a.summary END, f.fingerprint"
+DEDUP_TEXT = "CASE WHEN a.content <> '' THEN a.content ELSE a.summary END"
+FINGERPRINT_COLUMNS = f"a.id, a.title, {DEDUP_TEXT}, f.fingerprint"
+# The same for stored candidates, whose text is only read when their fingerprint has to be computed
+# (the stored format's first byte is its version): a batch reads thousands of them.
+_CANDIDATE_COLUMNS = (f"a.id, a.title, CASE WHEN f.fingerprint IS NULL OR get_byte(f.fingerprint, 0) <> {STORED_FORMAT}"
+                      f" THEN {DEDUP_TEXT} END, f.fingerprint")
 
 
 def bigints(values: Iterable[int]) -> str:
@@ -201,7 +206,7 @@ class PostgresIndex:
 
     def _read_articles(self, ids: list[int]) -> dict[int, tuple[int, datetime, Fingerprint]]:
         self.cur.execute(
-            f"""SELECT a.story_id, a.published_at, {FINGERPRINT_COLUMNS}
+            f"""SELECT a.story_id, a.published_at, {_CANDIDATE_COLUMNS}
                 FROM articles a LEFT JOIN article_fingerprints f ON f.article_id = a.id
                 WHERE a.id = ANY(%s::bigint[])""",
             (bigints(ids),),
