@@ -84,12 +84,8 @@ class Deduper:
         candidates = self.index.candidates(item, fingerprint, since, until, self.settings.max_candidates)
         if not candidates:
             return []
-        # Paragraph recurrence only weighs shared shingles: most candidates (chance LSH hits) share none.
-        hashes = {p.hash for c in candidates if not c.fingerprint.shingles.isdisjoint(fingerprint.shingles)
-                  for p in c.fingerprint.paragraphs}
-        recurrence = self.index.recurrence(sorted(hashes | fingerprint.all_paragraph_hashes)) if hashes else {}
         self.stats.pairs_verified += len(candidates)
-        return [(c, evidence(fingerprint, c.fingerprint, recurrence)) for c in candidates]
+        return [(c, evidence(fingerprint, c.fingerprint, self.index.recurrence)) for c in candidates]
 
     def _near_match(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime) -> int | None:
         scored: list[tuple[float, int]] = []  # (score, story) of the candidates judged the same story

@@ -53,8 +53,8 @@ class StoryIndex(Protocol):
                    limit: int) -> list[Candidate]:
         """Copies in the window sharing an LSH band, most bands first (then lowest key), at most ``limit``."""
 
-    def recurrence(self, hashes: list[int]) -> dict[int, int]:
-        """For each paragraph hash, how many stories carry it (absent: none)."""
+    def recurrence(self, paragraph_hash: int) -> int:
+        """How many stories carry the paragraph with this hash."""
 
     def add(self, item: Item, fingerprint: Fingerprint, story: int | None) -> int:
         """Index the copy in ``story``, or in a new story when None; return the story id."""
@@ -82,8 +82,8 @@ class MemoryIndex:
         return [Candidate(k, self.copies[k].story, self.copies[k].published, self.copies[k].fingerprint, n)
                 for k, n in most_hits(hits, limit)]
 
-    def recurrence(self, hashes: list[int]) -> dict[int, int]:
-        return {h: len(self.paragraph_stories[h]) for h in hashes if h in self.paragraph_stories}
+    def recurrence(self, paragraph_hash: int) -> int:
+        return len(self.paragraph_stories.get(paragraph_hash, ()))
 
     def add(self, item: Item, fingerprint: Fingerprint, story: int | None) -> int:
         story = self.new_story_id() if story is None else story

@@ -95,14 +95,10 @@ class PostgresIndex:
         both = self._candidates.get(item.key, []) + self.overlay.candidates(item, fingerprint, since, until, limit)
         return sorted(both, key=lambda c: (-c.hits, c.key))[:limit]
 
-    def recurrence(self, hashes: list[int]) -> dict[int, int]:
-        counts = {}
-        for h in hashes:
-            # Batch stories carrying h that the stored count does not include yet.
-            added = len(self.overlay.paragraph_stories.get(h, set()) - self._stored_pairs.get(h, set()))
-            if total := self._recurrence.get(h, 0) + added:
-                counts[h] = total
-        return counts
+    def recurrence(self, paragraph_hash: int) -> int:
+        # Batch stories carrying the paragraph that the stored count does not include yet.
+        added = self.overlay.paragraph_stories.get(paragraph_hash, set()) - self._stored_pairs.get(paragraph_hash, set())
+        return self._recurrence.get(paragraph_hash, 0) + len(added)
 
     def add(self, item: Item, fingerprint: Fingerprint, story: int | None) -> int:
         story = self.overlay.add(item, fingerprint, story)

@@ -101,6 +101,7 @@ class Fingerprint:
     paragraphs: list[Paragraph]
     title_facts: frozenset[str]
     weekdays: frozenset[str]  # the days the story says things happened ("said on Tuesday")
+    shingles: frozenset[int]  # of all paragraphs
     bands: list[int]  # LSH buckets, one per band (see lsh_buckets)
 
     @classmethod
@@ -115,6 +116,7 @@ class Fingerprint:
             paragraphs=paragraphs,
             title_facts=title_facts,
             weekdays=frozenset(WEEKDAY.findall(f"{title} {text}")),
+            shingles=frozenset().union(*(p.shingles for p in paragraphs)),
             bands=lsh_buckets(paragraphs, title_facts),
         )
 
@@ -142,7 +144,8 @@ class Fingerprint:
         numbers = struct.unpack_from(f"<{size}q", data)
         weekdays, title_facts, *facts, lede = data[8 * size:].decode().split(_FIELD_SEP, 2 + paragraphs)
         hashes = numbers[3 + paragraphs:3 + 2 * paragraphs]
-        shingles, start = [], 3 + 2 * paragraphs
+        first = start = 3 + 2 * paragraphs
+        shingles = []
         for n in counts:
             shingles.append(frozenset(numbers[start:start + n]))
             start += n
@@ -152,12 +155,9 @@ class Fingerprint:
             paragraphs=[Paragraph(h, s, _split_facts(f)) for h, s, f in zip(hashes, shingles, facts)],
             title_facts=_split_facts(title_facts),
             weekdays=_split_facts(weekdays),
+            shingles=frozenset(numbers[first:start]),
             bands=list(numbers[start:]),
         )
-
-    @cached_property
-    def shingles(self) -> frozenset[int]:
-        return frozenset().union(*(p.shingles for p in self.paragraphs))
 
     @cached_property
     def all_paragraph_hashes(self) -> frozenset[int]:

@@ -11,6 +11,7 @@ similarity, its costliest input, is computed only when the cheap inputs cannot s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from datetime import timedelta
 
@@ -98,8 +99,8 @@ class Evidence:
         )
 
 
-def evidence(a: Fingerprint, b: Fingerprint, recurrence: dict[int, int]) -> Evidence:
-    """Measure a pair; ``recurrence`` counts, per paragraph hash, the stories that already carry it."""
+def evidence(a: Fingerprint, b: Fingerprint, recurrence: Callable[[int], int]) -> Evidence:
+    """Measure a pair; ``recurrence(hash)``: how many stories already carry the paragraph with that hash."""
     containment = lede = 0.0
     shared_paragraphs: frozenset[int] = frozenset()
     # Most candidates are chance LSH collisions sharing no shingle: no text of theirs to weigh.
@@ -169,14 +170,14 @@ def headline_and_lede(f: Fingerprint) -> str:
     return f"{f.title}. {f.lede}"
 
 
-def _weighted_overlap(f: Fingerprint, common: frozenset[int], recurrence: dict[int, int],
+def _weighted_overlap(f: Fingerprint, common: frozenset[int], recurrence: Callable[[int], int],
                       shared: frozenset[int]) -> tuple[float, float]:
     """(weight of f's shingles among the ``common`` ones, weight of all f's shingles): a paragraph's
     shingles weigh 1/(1 + other stories carrying it), so boilerplate counts for little. A paragraph
     both texts carry is already counted once in the other's own story."""
     found = size = 0.0
     for p in f.paragraphs:
-        weight = 1.0 / (1 + max(0, recurrence.get(p.hash, 0) - (p.hash in shared)))
+        weight = 1.0 / (1 + max(0, recurrence(p.hash) - (p.hash in shared)))
         found += weight * len(p.shingles & common)
         size += weight * len(p.shingles)
     return found, size

@@ -54,7 +54,7 @@ def test_sharing_much_of_the_text_is_not_enough_without_the_lede():
     holdout = {r["id"]: r for r in read_jsonl(REPO / "data" / "dedup" / "holdout.jsonl")}
     tuesday, wednesday = holdout["hold-0072"], holdout["hold-0048"]
     e = evidence(Fingerprint.of(tuesday["title"], tuesday["summary"]),
-                 Fingerprint.of(wednesday["title"], wednesday["summary"]), recurrence={})
+                 Fingerprint.of(wednesday["title"], wednesday["summary"]), recurrence=lambda h: 0)
 
     assert e.containment > 0.4 and e.lede < 0.1  # much of the text in common, but not the lede
     assert e.weekday_clash
@@ -83,8 +83,8 @@ def test_a_paragraph_many_stories_carry_counts_for_little():
     b = Fingerprint.of("Flood", f"Heavy rain flooded the old town of Valencia on Tuesday.\n\n{footer}")
     shared = Fingerprint.of("x", footer).paragraphs[0].hash
 
-    alone = evidence(a, b, recurrence={shared: 1})
-    everywhere = evidence(a, b, recurrence={shared: 40})
+    alone = evidence(a, b, recurrence=lambda h: 1 if h == shared else 0)
+    everywhere = evidence(a, b, recurrence=lambda h: 40 if h == shared else 0)
 
     assert alone.containment > Settings().containment
     assert everywhere.containment < 0.1
