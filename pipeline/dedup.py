@@ -211,6 +211,6 @@ def _place_batch(cur, rows: list[tuple], settings: Settings, stats: DedupStats) 
             for item in items:
                 deduper.place(item, fingerprints[item.key])
         with _timed(stats, "write index"):
-            bands_written.result()
+            bands_written.result()  # if the placing was quicker
     with _timed(stats, "write index"):
         return index.flush()

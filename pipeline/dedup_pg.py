@@ -1,10 +1,11 @@
 """The story index in Postgres: read in bulk once per batch, the batch's own copies kept in a
-``MemoryIndex`` overlay, everything written back in bulk at ``flush``.
+``MemoryIndex`` overlay, everything written back in bulk (``write_bands``, ``flush``).
 
-Tables (migrations 0001, 0003, 0005 to 0007): ``article_bands`` (LSH buckets with the copy's time, so
+Tables (migrations 0001, 0003, 0005 to 0008): ``article_bands`` (LSH buckets with the copy's time, so
 the window is part of the index lookup; one partition per week of publication), ``story_paragraphs``
-and ``paragraph_recurrence`` (which stories carry a paragraph, and how many). The caller holds the
-assignment lock for the whole batch, so what was read stays true until the flush.
+and ``paragraph_recurrence`` (which stories carry a paragraph, and how many), ``article_fingerprints``
+(each copy's fingerprint, stored once). The caller holds the assignment lock for the whole batch, so
+what was read stays true until the flush.
 """
 
 from __future__ import annotations
