@@ -67,10 +67,13 @@ class Settings:
     # ...or so much is shared that it cannot be background alone (an outlet rewrote the lede).
     rewritten_lede: float = 0.8
     # Both sides citing at least this many numbers, of which fewer than this share agree: different stories,
-    # unless one text is nearly all in the other (a template's new figures cut its shared shingles well below).
+    # unless one text is nearly all in the other (a template's new figures cut its shared shingles well below),
+    # or its lede whole with the containment above: a teaser whose few numbers of its own are the title's and
+    # its footer's ("24/7"), while a template's next figures change its lede.
     numbers_needed: int = 3
     numbers_agree: float = 0.34
     numbers_overruled: float = 0.9
+    whole_lede: float = 0.9
     # Pairs the rules leave open: the same story when the model is at least this sure.
     model: PairModel = field(default=FITTED)
     accept: float = 0.8
@@ -140,7 +143,8 @@ def by_rule(e: Evidence, settings: Settings) -> Verdict | None:
     # the other's); two template stories (yesterday's market close, a second mine accident)
     # share wording and background but not their numbers.
     if (e.numbers_compared >= settings.numbers_needed and e.numbers < settings.numbers_agree
-            and e.containment < settings.numbers_overruled):
+            and e.containment < settings.numbers_overruled
+            and not (e.lede >= settings.whole_lede and e.containment >= settings.containment)):
         return Verdict(True, None)
     if e.containment >= settings.containment and (e.lede >= settings.lede or e.containment >= settings.rewritten_lede):
         return Verdict(True, 1.0 + e.containment)  # above any model probability: the surest evidence

@@ -39,6 +39,19 @@ def test_a_trimmed_copy_and_a_teaser_join_the_full_story():
     assert together([full, record("teaser", "150 IS fighters killed", *PARAS[:2], hours=3)])
 
 
+def test_a_teaser_joins_its_story_although_its_footer_brings_other_numbers():
+    # blind-j: a Xinhua original and an outlet's two-paragraph teaser of it, ending with the outlet's
+    # "latest headlines 24/7": outside the paragraphs both carry, only 1 of the teaser's 3 numbers agrees.
+    blind_j = {r["id"]: r for r in read_jsonl(REPO / "data" / "dedup" / "blind-j.jsonl")}
+    original, teaser = blind_j["fj-0151"], blind_j["fj-0058"]
+    e = evidence(Fingerprint.of(original["title"], original["summary"]),
+                 Fingerprint.of(teaser["title"], teaser["summary"]), recurrence=lambda h: 0)
+
+    assert e.numbers_compared == 3 and e.numbers < Settings().numbers_agree
+    assert e.lede == 1.0  # its whole lede is the original's: a copy, not a template story's next figures
+    assert together([original, teaser])
+
+
 def test_a_shared_background_paragraph_is_not_enough():
     other = record(
         "next-day", "Kurdish-led forces retake villages",
