@@ -11,8 +11,8 @@
    a day (a backlog is worked off over several days). Articles, stories and the feeds'
    poll state are kept.
 3. **drop_old_band_weeks**: drops the weekly partitions of the dedup index
-   (`article_bands`) older than `wiredesk_band_retention_days`. Stories and articles are
-   kept; a copy published before then can still join its story through the exact layer
+   (`article_bands`) older than `wiredesk_band_retention_days`, and the stored fingerprints
+   of the copies published in them. Stories and articles are kept; a copy published before then can still join its story through the exact layer
    (URL, text hash), not as a near-duplicate.
 4. **analyze_tables**: `ANALYZE` of the news tables, largest first, so the planner's
    estimates follow the growth (and the deletions just made).

@@ -38,7 +38,7 @@ TUNABLES: dict[str, tuple[str, str]] = {
     "failing_after": ("3", "consecutive failed polls that make an active feed `failing`"),
     "silent_days": ("3", "an active feed with no new article for this many days is `silent`"),
     "fetch_retention_days": ("30", "`fetches` rows older than this are deleted"),
-    "band_retention_days": ("90", "weeks of the dedup index older than this are dropped (stories stay)"),
+    "band_retention_days": ("90", "weeks of the dedup index older than this are dropped, with their copies' fingerprints (stories stay)"),
 }
 
 

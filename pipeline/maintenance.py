@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from psycopg2 import sql
 
@@ -112,7 +112,8 @@ def prune_fetches(conn, older_than: timedelta, batch_size: int = 5000, max_secon
 
 def drop_old_band_weeks(conn, older_than: timedelta) -> list[str]:
     """Drop the weekly partitions of the dedup index (``article_bands``) whose week ended more
-    than ``older_than`` ago; return their names, oldest first.
+    than ``older_than`` ago, and the stored fingerprints of the copies published in them; return
+    the weeks' names, oldest first.
 
     Stories and articles stay. A copy published before then can still join a story through the
     exact layer (URL, text hash), no longer as a near-duplicate: keep well over the dedup window.
@@ -128,6 +129,11 @@ def drop_old_band_weeks(conn, older_than: timedelta) -> list[str]:
         weeks = [name for (name,) in cur.fetchall()]
         for name in weeks:
             cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+        if weeks:
+            # Without their bands these copies are never candidates again: nothing reads their fingerprints.
+            newest_week_ended = datetime.strptime(weeks[-1][-8:], "%Y%m%d").replace(tzinfo=UTC) + timedelta(days=7)
+            cur.execute("""DELETE FROM article_fingerprints f USING articles a
+                           WHERE a.id = f.article_id AND a.published_at < %s""", (newest_week_ended,))
     conn.commit()
     return weeks
 

@@ -86,6 +86,9 @@ def test_old_weeks_of_the_dedup_index_are_dropped_and_every_story_stays(polled_d
     query(polled_db, "SELECT add_article_band_weeks(ARRAY[now(), now() - interval '80 days'])")
     recent_weeks = sorted(set(band_weeks(polled_db)) - set(old_weeks))
     stories = query(polled_db, "SELECT id, copies FROM stories ORDER BY id")
+    [(recent_copy,)] = query(polled_db, """UPDATE articles SET published_at = now() - interval '10 days'
+                                           WHERE id = (SELECT min(id) FROM articles) RETURNING id""")
+    assert query(polled_db, "SELECT count(*) FROM article_fingerprints") == query(polled_db, "SELECT count(*) FROM articles")
 
     with db.connect(polled_db) as conn:
         assert drop_old_band_weeks(conn, timedelta(days=90)) == old_weeks
@@ -94,6 +97,8 @@ def test_old_weeks_of_the_dedup_index_are_dropped_and_every_story_stays(polled_d
     assert old_weeks and len(recent_weeks) == 2
     assert band_weeks(polled_db) == recent_weeks
     assert query(polled_db, "SELECT id, copies FROM stories ORDER BY id") == stories
+    # The old copies' fingerprints went with their bands; the recent copy keeps its own.
+    assert query(polled_db, "SELECT article_id FROM article_fingerprints") == [(recent_copy,)]
 
 
 def test_the_cli_drops_old_weeks_of_the_dedup_index(polled_db, monkeypatch):
