@@ -12,8 +12,9 @@
    poll state are kept.
 3. **drop_old_band_weeks**: drops the weekly partitions of the dedup index
    (`article_bands`) older than `wiredesk_band_retention_days`, and the stored fingerprints
-   of the copies published in them. Stories and articles are kept; a copy published before then can still join its story through the exact layer
-   (URL, text hash), not as a near-duplicate.
+   of the copies published in them. Stories and articles are kept; a copy published before
+   then can still join its story through the exact layer (URL, text hash), not as a
+   near-duplicate.
 4. **analyze_tables**: `ANALYZE` of the news tables, largest first, so the planner's
    estimates follow the growth (and the deletions just made).
 
@@ -77,7 +78,7 @@ def news_maintenance():
 
     @task
     def drop_old_band_weeks() -> list[str]:
-        """Drop the dedup index's weekly partitions older than the retention age."""
+        """Drop the dedup index's weekly partitions older than the retention age, with their copies' fingerprints."""
         from pipeline import db
         from pipeline.maintenance import drop_old_band_weeks
 

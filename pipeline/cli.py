@@ -275,7 +275,8 @@ def maintenance_prune_fetches(
 def maintenance_drop_band_weeks(
     older_than_days: Annotated[int, typer.Option(help="Drop the weeks that ended longer ago than this.")] = 90,
 ) -> None:
-    """Drop the dedup index's weekly partitions (`article_bands_wYYYYMMDD`) older than the retention age.
+    """Drop the dedup index's weekly partitions (`article_bands_wYYYYMMDD`) older than the retention age,
+    with the stored fingerprints of their copies.
 
     Stories and articles stay; older copies can still join stories through the exact layer.
     """
