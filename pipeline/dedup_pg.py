@@ -80,9 +80,9 @@ class PostgresIndex:
         self.placed: list[tuple[Item, Fingerprint, int]] = []
         self._exact = self._read_exact(items)
         self._candidates = self._read_candidates(items, fingerprints, limit)
-        batch_hashes = {p.hash for f in fingerprints.values() for p in f.paragraphs}
-        seen_hashes = batch_hashes | {p.hash for cs in self._candidates.values() for c in cs
-                                      for p in c.fingerprint.paragraphs}
+        batch_hashes = set().union(*(f.all_paragraph_hashes for f in fingerprints.values()))
+        seen_hashes = batch_hashes.union(*(c.fingerprint.all_paragraph_hashes for cs in self._candidates.values()
+                                           for c in cs))
         self._recurrence = self._read_recurrence(sorted(seen_hashes))
         stories = {c.story for cs in self._candidates.values() for c in cs} | set(self._exact.values())
         self._stored_pairs = self._read_story_paragraphs(sorted(batch_hashes), sorted(stories))

@@ -10,7 +10,8 @@ import hashlib
 import re
 import struct
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -98,11 +99,15 @@ class Fingerprint:
 
     title: str
     lede: str
-    paragraphs: list[Paragraph]
     title_facts: frozenset[str]
+    facts: frozenset[str]  # of the headline and every paragraph
     weekdays: frozenset[str]  # the days the story says things happened ("said on Tuesday")
     shingles: frozenset[int]  # of all paragraphs
+    all_paragraph_hashes: frozenset[int]
     bands: list[int]  # LSH buckets, one per band (see lsh_buckets)
+    # The paragraphs, or what decodes them from a stored fingerprint on first use: most stored
+    # candidates are chance LSH hits sharing no shingle with the new copy, which never need them.
+    decode_paragraphs: list[Paragraph] | Callable[[], list[Paragraph]] = field(repr=False, compare=False)
 
     @classmethod
     def of(cls, title: str, text: str) -> Fingerprint:
@@ -113,12 +118,19 @@ class Fingerprint:
         return cls(
             title=title,
             lede=paras[0],
-            paragraphs=paragraphs,
             title_facts=title_facts,
+            facts=title_facts.union(*(p.facts for p in paragraphs)),
             weekdays=frozenset(WEEKDAY.findall(f"{title} {text}")),
             shingles=frozenset().union(*(p.shingles for p in paragraphs)),
+            all_paragraph_hashes=frozenset(p.hash for p in paragraphs),
             bands=lsh_buckets(paragraphs, title_facts),
+            decode_paragraphs=paragraphs,
         )
+
+    @cached_property
+    def paragraphs(self) -> list[Paragraph]:
+        """Paragraph by paragraph: hash, shingles and facts."""
+        return self.decode_paragraphs() if callable(self.decode_paragraphs) else self.decode_paragraphs
 
     def to_bytes(self) -> bytes:
         """The fingerprint as stored (table article_fingerprints), without the title the article row holds:
@@ -144,29 +156,30 @@ class Fingerprint:
         numbers = struct.unpack_from(f"<{size}q", data)
         weekdays, title_facts, *facts, lede = data[8 * size:].decode().split(_FIELD_SEP, 2 + paragraphs)
         hashes = numbers[3 + paragraphs:3 + 2 * paragraphs]
-        first = start = 3 + 2 * paragraphs
-        shingles = []
-        for n in counts:
-            shingles.append(frozenset(numbers[start:start + n]))
-            start += n
+        first = 3 + 2 * paragraphs
+        last = first + sum(counts)
+
+        def decode_paragraphs() -> list[Paragraph]:
+            starts = [first + sum(counts[:i]) for i in range(paragraphs)]
+            return [Paragraph(h, frozenset(numbers[start:start + n]), _split_facts(f))
+                    for h, start, n, f in zip(hashes, starts, counts, facts)]
+
         return cls(
             title=title,
             lede=lede,
-            paragraphs=[Paragraph(h, s, _split_facts(f)) for h, s, f in zip(hashes, shingles, facts)],
             title_facts=_split_facts(title_facts),
+            facts=_split_facts(_FACT_SEP.join(filter(None, [title_facts, *facts]))),
             weekdays=_split_facts(weekdays),
-            shingles=frozenset(numbers[first:start]),
-            bands=list(numbers[start:]),
+            shingles=frozenset(numbers[first:last]),
+            all_paragraph_hashes=frozenset(hashes),
+            bands=list(numbers[last:]),
+            decode_paragraphs=decode_paragraphs,
         )
-
-    @cached_property
-    def all_paragraph_hashes(self) -> frozenset[int]:
-        return frozenset(p.hash for p in self.paragraphs)
 
     @cached_property
     def numbers_and_names(self) -> tuple[frozenset[str], frozenset[str]]:
         """The numbers and the names of the headline and every paragraph (quotes count as names)."""
-        return split_numbers(self.title_facts.union(*(p.facts for p in self.paragraphs)))
+        return split_numbers(self.facts)
 
     @property
     def paragraph_hashes(self) -> list[int]:
