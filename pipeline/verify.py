@@ -77,8 +77,8 @@ class Settings:
     # Pairs the rules leave open: the same story when the model is at least this sure.
     model: PairModel = field(default=FITTED)
     accept: float = 0.8
-    # The most LSH hits first. 5, 6 and 10 fold 5,633 copies (every labelled set and 2,240 other
-    # stories in one window) into the very same stories: more only adds chance collisions to verify.
+    # The most LSH hits first. 5, 6 and 10 fold every labelled set, pooled into one window with 2,240
+    # other stories, into the very same stories (bench/dedup_volume.py): more only adds chance collisions.
     max_candidates: int = 6
 
 
