@@ -212,5 +212,4 @@ def _place_batch(cur, rows: list[tuple], settings: Settings, stats: DedupStats) 
                 deduper.place(item, fingerprints[item.key])
         with _timed(stats, "write index"):
             bands_written.result()  # if the placing was quicker
-    with _timed(stats, "write index"):
-        return index.flush()
+            return index.flush()

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import accumulate
 
 import numpy as np
 
@@ -152,15 +153,15 @@ class Fingerprint:
         if stored_format != STORED_FORMAT:
             return None
         counts = struct.unpack_from(f"<{paragraphs}q", data, 24)
-        size = 3 + 2 * paragraphs + sum(counts) + bands
-        numbers = struct.unpack_from(f"<{size}q", data)
-        weekdays, title_facts, *facts, lede = data[8 * size:].decode().split(_FIELD_SEP, 2 + paragraphs)
-        hashes = numbers[3 + paragraphs:3 + 2 * paragraphs]
+        # After the header and the counts come the paragraph hashes, then each paragraph's shingles
+        # (from ``first``, one run each, from ``starts``), then the bands (from ``last``).
         first = 3 + 2 * paragraphs
-        last = first + sum(counts)
+        *starts, last = accumulate(counts, initial=first)
+        numbers = struct.unpack_from(f"<{last + bands}q", data)
+        weekdays, title_facts, *facts, lede = data[8 * (last + bands):].decode().split(_FIELD_SEP, 2 + paragraphs)
+        hashes = numbers[3 + paragraphs:first]
 
         def decode_paragraphs() -> list[Paragraph]:
-            starts = [first + sum(counts[:i]) for i in range(paragraphs)]
             return [Paragraph(h, frozenset(numbers[start:start + n]), _split_facts(f))
                     for h, start, n, f in zip(hashes, starts, counts, facts)]
 
