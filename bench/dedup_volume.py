@@ -17,7 +17,6 @@ import argparse
 import random
 import sys
 import time
-from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline import embed  # noqa: E402
 from pipeline.dedup import DedupStats, dedup_records, parse_time  # noqa: E402
-from pipeline.evaluate import clustering_report  # noqa: E402
+from pipeline.evaluate import clustering_errors, clustering_report  # noqa: E402
 from pipeline.jsonl import read_jsonl  # noqa: E402
 from pipeline.verify import Settings  # noqa: E402
 
@@ -53,14 +52,6 @@ def distractors(seed: int = 7) -> list[dict]:
             for path in files for i, r in enumerate(read_jsonl(path))]
 
 
-def stories_of(assignment: dict[str, int], keys: set[str]) -> set[frozenset[str]]:
-    groups = defaultdict(set)
-    for key, story in assignment.items():
-        if key in keys:
-            groups[story].add(key)
-    return {frozenset(g) for g in groups.values()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--caps", default="10,6,5", help="candidate caps to compare (Settings.max_candidates)")
@@ -76,11 +67,12 @@ def main() -> None:
         assignment = dedup_records(labelled + others, Settings(max_candidates=cap), stats)
         seconds = time.perf_counter() - started
         encoder = embed.CLOCK.seconds - clock[1]
-        report = clustering_report({r["id"]: r["story"] for r in labelled}, {k: str(assignment[k]) for k in keys})
-        stories = stories_of(assignment, keys)
+        stories = {key: str(assignment[key]) for key in keys}
+        report = clustering_report({r["id"]: r["story"] for r in labelled}, stories)
         first = first or stories
+        merged, split = clustering_errors(first, stories)
         print(f"cap {cap}: P {report.pairwise_precision:.4f} R {report.pairwise_recall:.4f}; "
-              f"{'the same stories as' if stories == first else f'{len(stories ^ first)} stories differ from'} "
+              f"{'the same stories as' if not merged + split else f'{len(merged)} merged, {len(split)} split against'} "
               f"cap {args.caps.split(',')[0]}; {stats.pairs_verified} pairs verified, {stats.pairs_encoded} needed "
               f"the encoder ({embed.CLOCK.texts - clock[0]} texts embedded, {encoder:.0f} of {seconds:.0f} s)")
 
