@@ -7,10 +7,10 @@ must give the same answers, so both backends fold the same copies.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import count
+from itertools import chain, count
 from typing import Protocol
 
 from pipeline.fingerprint import Fingerprint
@@ -39,10 +39,14 @@ class Candidate:
     hits: int  # LSH bands shared with the new copy
 
 
-def most_hits(hits: Counter[int], limit: int) -> list[tuple[int, int]]:
-    """(copy key, bands shared) of the ``limit`` copies sharing the most bands, lowest key first on a
-    tie: the candidate order of every backend."""
-    return sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+def most_hits(bands: list[int], holders: Mapping[int, list[int]], published: Mapping[int, datetime],
+              since: datetime, until: datetime, limit: int) -> list[tuple[int, int]]:
+    """(copy key, bands shared) of the ``limit`` copies published from ``since`` to ``until`` that hold the most
+    of ``bands`` (``holders``: bucket -> copy keys), lowest key first on a tie: the candidate order of every backend."""
+    # Counting every holder, then dropping the few outside the window, keeps the count in C.
+    hits = Counter(chain.from_iterable(holders.get(band, ()) for band in bands))
+    ranked = sorted((-n, k) for k, n in hits.items() if since <= published[k] <= until)
+    return [(k, -n) for n, k in ranked[:limit]]
 
 
 class StoryIndex(Protocol):
@@ -68,6 +72,7 @@ class MemoryIndex:
     copies: dict[int, Candidate] = field(default_factory=dict)
     by_identity: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     by_band: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    published: dict[int, datetime] = field(default_factory=dict)
     paragraph_stories: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def exact(self, item: Item, since: datetime, until: datetime) -> int | None:
@@ -77,10 +82,8 @@ class MemoryIndex:
 
     def candidates(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime,
                    limit: int) -> list[Candidate]:
-        hits = Counter(k for band in fingerprint.bands for k in self.by_band.get(band, ())
-                       if since <= self.copies[k].published <= until)
         return [Candidate(k, self.copies[k].story, self.copies[k].published, self.copies[k].fingerprint, n)
-                for k, n in most_hits(hits, limit)]
+                for k, n in most_hits(fingerprint.bands, self.by_band, self.published, since, until, limit)]
 
     def recurrence(self, paragraph_hash: int) -> int:
         return len(self.paragraph_stories.get(paragraph_hash, ()))
@@ -88,6 +91,7 @@ class MemoryIndex:
     def add(self, item: Item, fingerprint: Fingerprint, story: int | None) -> int:
         story = self.new_story_id() if story is None else story
         self.copies[item.key] = Candidate(item.key, story, item.published, fingerprint, 0)
+        self.published[item.key] = item.published
         for link in (item.text_hash, item.url):
             if link:
                 self.by_identity[link].append(item.key)

@@ -11,10 +11,10 @@ what was read stays true until the flush.
 from __future__ import annotations
 
 import io
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from itertools import count
+from itertools import chain, count
 
 import numpy as np
 import psycopg2
@@ -184,19 +184,18 @@ class PostgresIndex:
         self.cur.execute(
             """SELECT bucket, article_id, published_at FROM article_bands
                WHERE bucket = ANY(ARRAY(SELECT unnest(%s::bigint[]))) AND published_at BETWEEN %s AND %s""",
-            (bigints(sorted({b for f in fingerprints.values() for b in f.bands})),
+            (bigints(np.unique(np.fromiter(chain.from_iterable(f.bands for f in fingerprints.values()), np.int64)).tolist()),
              min(i.published for i in items) - self.window, max(i.published for i in items) + self.window),
         )
-        holders = defaultdict(list)
+        holders, published = defaultdict(list), {}
         for bucket, article_id, at in self.cur.fetchall():
-            holders[bucket].append((article_id, at))
+            holders[bucket].append(article_id)
+            published[article_id] = at
         ranked = {}
         for item in items:
-            since, until = item.published - self.window, item.published + self.window
-            hits = Counter(a for b in fingerprints[item.key].bands for a, at in holders.get(b, ())
-                           if since <= at <= until)
-            if hits:
-                ranked[item.key] = most_hits(hits, limit)
+            if found := most_hits(fingerprints[item.key].bands, holders, published, item.published - self.window,
+                                  item.published + self.window, limit):
+                ranked[item.key] = found
         stored = self._read_articles(sorted({a for found in ranked.values() for a, _ in found}))
         # A copy deleted by hand leaves its band rows behind (no foreign key, see migration 0006): skip it.
         return {key: [Candidate(a, *stored[a], n) for a, n in found if a in stored] for key, found in ranked.items()}
