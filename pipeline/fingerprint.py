@@ -178,6 +178,11 @@ class Fingerprint:
         )
 
     @cached_property
+    def lead_shingles(self) -> frozenset[int]:
+        """The shingles of the top of the story, where copies keep the lede (a write-through pushes it down)."""
+        return frozenset().union(*(p.shingles for p in self.paragraphs[:LEAD_PARAGRAPHS]))
+
+    @cached_property
     def numbers_and_names(self) -> tuple[frozenset[str], frozenset[str]]:
         """The numbers and the names of the headline and every paragraph (quotes count as names)."""
         return split_numbers(self.facts)
