@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain, count
+from itertools import chain, count, repeat
 from typing import Protocol
 
 from pipeline.fingerprint import Fingerprint
@@ -44,7 +44,7 @@ def most_hits(bands: list[int], holders: Mapping[int, list[int]], published: Map
     """(copy key, bands shared) of the ``limit`` copies published from ``since`` to ``until`` that hold the most
     of ``bands`` (``holders``: bucket -> copy keys), lowest key first on a tie: the candidate order of every backend."""
     # Counting every holder, then dropping the few outside the window, keeps the count in C.
-    hits = Counter(chain.from_iterable(holders.get(band, ()) for band in bands))
+    hits = Counter(chain.from_iterable(map(holders.get, bands, repeat(()))))
     ranked = sorted((-n, k) for k, n in hits.items() if since <= published[k] <= until)
     return [(k, -n) for n, k in ranked[:limit]]
 

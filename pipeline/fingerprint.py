@@ -105,6 +105,8 @@ class Fingerprint:
     weekdays: frozenset[str]  # the days the story says things happened ("said on Tuesday")
     shingles: frozenset[int]  # of all paragraphs
     all_paragraph_hashes: frozenset[int]
+    # Hashes of the paragraphs long enough to identify a story (what the recurrence count tracks).
+    paragraph_hashes: list[int]
     bands: list[int]  # LSH buckets, one per band (see lsh_buckets)
     # The paragraphs, or what decodes them from a stored fingerprint on first use: most stored
     # candidates are chance LSH hits sharing no shingle with the new copy, which never need them.
@@ -124,6 +126,7 @@ class Fingerprint:
             weekdays=frozenset(WEEKDAY.findall(f"{title} {text}")),
             shingles=frozenset().union(*(p.shingles for p in paragraphs)),
             all_paragraph_hashes=frozenset(p.hash for p in paragraphs),
+            paragraph_hashes=sorted({p.hash for p in paragraphs if len(p.shingles) >= MIN_PARAGRAPH_WORDS}),
             bands=lsh_buckets(paragraphs, title_facts),
             decode_paragraphs=paragraphs,
         )
@@ -173,6 +176,7 @@ class Fingerprint:
             weekdays=_split_facts(weekdays),
             shingles=frozenset(numbers[first:last]),
             all_paragraph_hashes=frozenset(hashes),
+            paragraph_hashes=sorted({h for h, n in zip(hashes, counts) if n >= MIN_PARAGRAPH_WORDS}),
             bands=list(numbers[last:]),
             decode_paragraphs=decode_paragraphs,
         )
@@ -187,10 +191,6 @@ class Fingerprint:
         """The numbers and the names of the headline and every paragraph (quotes count as names)."""
         return split_numbers(self.facts)
 
-    @property
-    def paragraph_hashes(self) -> list[int]:
-        """Hashes of the paragraphs long enough to identify a story (what the recurrence count tracks)."""
-        return sorted({p.hash for p in self.paragraphs if len(p.shingles) >= MIN_PARAGRAPH_WORDS})
 
 
 def lsh_buckets(paragraphs: list[Paragraph], title_facts: frozenset[str]) -> list[int]:
