@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 from pipeline import embed
 from pipeline.dedup_index import Candidate, Item, MemoryIndex, StoryIndex
@@ -86,8 +85,7 @@ class Deduper:
         if not candidates:
             return []
         self.stats.pairs_verified += len(candidates)
-        recurrence = cache(self.index.recurrence)  # unchanged until the copy is placed; asked again per candidate
-        return [(c, evidence(fingerprint, c.fingerprint, recurrence)) for c in candidates]
+        return [(c, evidence(fingerprint, c.fingerprint, self.index.recurrence)) for c in candidates]
 
     def _near_match(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime) -> int | None:
         scored: list[tuple[float, int]] = []  # (score, story) of the candidates judged the same story
