@@ -88,21 +88,30 @@ class Deduper:
         return [(c, evidence(fingerprint, c.fingerprint, self.index.recurrence)) for c in candidates]
 
     def _near_match(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime) -> int | None:
-        scored: list[tuple[float, int]] = []  # (score, story) of the candidates judged the same story
+        scored: list[tuple[float, int, bool]] = []  # (score, story, for_story) of the candidates judged the same
+        refuted = set()  # stories one of whose copies is judged, for the whole story, another story
         open_pairs = []
         for c, e in self.weigh(item, fingerprint, since, until):
             v = verdict(e, self.settings)
             if not v.settled:
                 open_pairs.append((e, c))
             elif v.score is not None:
-                scored.append((v.score, c.story))
+                scored.append((v.score, c.story, v.for_story))
+            elif v.for_story:
+                refuted.add(c.story)
+        # The model judges copy against copy: a next-day follow-up that recaps a story can match the one
+        # copy it resembles most while the story's other copies tell it apart. Only a rule's match
+        # overrides another copy's "different".
+        scored = [s for s in scored if s[2] or s[1] not in refuted]
         # The encoder only runs when no candidate was settled as a match by the cheap path.
         if not scored:
             for e, c in open_pairs:
+                if c.story in refuted:
+                    continue
                 self.stats.pairs_encoded += 1
                 cosine = embed.similarity(headline_and_lede(fingerprint), headline_and_lede(c.fingerprint))
                 if (score := encoder_score(e, cosine, self.settings)) is not None:
-                    scored.append((score, c.story))
+                    scored.append((score, c.story, False))
         # Best score wins; on a tie, the earlier story (ids grow with creation in both backends).
         return max(scored, key=lambda s: (s[0], -s[1]))[1] if scored else None
 

@@ -87,6 +87,16 @@ def test_a_lede_quoted_at_the_end_of_another_story_is_not_that_story():
     assert not together([blind_z["fz-0086"], blind_z["fz-0125"]])
 
 
+def test_a_follow_up_does_not_join_a_story_whose_other_copies_tell_it_apart():
+    # blind-af: markets reacting to Zambia's election result, and the result itself, the same day.
+    # The currency story's copies resemble one short copy of the result (same names, the one figure
+    # it cites), while the result's fuller copies cite other figures in shared wording.
+    blind_af = {r["id"]: r for r in read_jsonl(REPO / "data" / "dedup" / "blind-af.jsonl")}
+    records = [blind_af[k] for k in ("fp2-0011", "fp2-0056", "fp2-0050", "fp2-0064", "fp2-0115", "fp2-0147")]
+
+    assert partition(dedup_records(records)) == partition({r["id"]: r["story"] for r in records})
+
+
 def test_a_copy_with_a_rewritten_lede_joins_when_the_rest_is_the_story():
     rewritten = ("Coalition aircraft struck Islamic State positions near the Iraqi border at the weekend, "
                  "and the alliance now says as many as 150 of the group's fighters died.")
