@@ -8,7 +8,7 @@ the labelled copies, whether the stories formed are the same as with the first c
 verified and the encoder's share (on this text, unlike the synthetic stream of dedup_index.py, many
 chance candidates are pairs the cheap path leaves open).
 
-Hand-run: .venv/bin/python bench/dedup_volume.py [--caps 10,6,5]
+Hand-run: .venv/bin/python bench/dedup_volume.py [--caps 6,4,3]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def distractors(seed: int = 7) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--caps", default="10,6,5", help="candidate caps to compare (Settings.max_candidates)")
+    parser.add_argument("--caps", default="6,4,3", help="candidate caps to compare (Settings.max_candidates)")
     args = parser.parse_args()
     labelled, others = labelled_copies(), distractors()
     keys = {r["id"] for r in labelled}
