@@ -97,9 +97,11 @@ class PostgresIndex:
         return sorted(both, key=lambda c: (-c.hits, c.key))[:limit]
 
     def recurrence(self, paragraph_hash: int) -> int:
+        stored = self._recurrence.get(paragraph_hash, 0)
+        if not (in_batch := self.overlay.paragraph_stories.get(paragraph_hash)):
+            return stored  # most paragraphs: no copy of the batch placed so far carries them
         # Batch stories carrying the paragraph that the stored count does not include yet.
-        added = self.overlay.paragraph_stories.get(paragraph_hash, set()) - self._stored_pairs.get(paragraph_hash, set())
-        return self._recurrence.get(paragraph_hash, 0) + len(added)
+        return stored + len(in_batch - self._stored_pairs.get(paragraph_hash, set()))
 
     def add(self, item: Item, fingerprint: Fingerprint, story: int | None) -> int:
         story = self.overlay.add(item, fingerprint, story)
