@@ -183,11 +183,12 @@ class PostgresIndex:
         # own window and hit counts here: far cheaper than a probe per (copy, bucket). The buckets go
         # through a sub-select so that the planner does not estimate the selectivity of each of them
         # (~40 ms for 30k buckets) to choose the index scan it would choose anyway.
+        buckets = np.unique(np.fromiter(chain.from_iterable(f.bands for f in fingerprints.values()), np.int64))
         self.cur.execute(
             """SELECT bucket, article_id, published_at FROM article_bands
                WHERE bucket = ANY(ARRAY(SELECT unnest(%s::bigint[]))) AND published_at BETWEEN %s AND %s""",
-            (bigints(np.unique(np.fromiter(chain.from_iterable(f.bands for f in fingerprints.values()), np.int64)).tolist()),
-             min(i.published for i in items) - self.window, max(i.published for i in items) + self.window),
+            (bigints(buckets.tolist()), min(i.published for i in items) - self.window,
+             max(i.published for i in items) + self.window),
         )
         holders, published = defaultdict(list), {}
         for bucket, article_id, at in self.cur.fetchall():

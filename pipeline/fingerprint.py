@@ -192,7 +192,6 @@ class Fingerprint:
         return split_numbers(self.facts)
 
 
-
 def lsh_buckets(paragraphs: list[Paragraph], title_facts: frozenset[str]) -> list[int]:
     """LSH buckets, one per band (the band number is part of the bucket): body-shingle bands, then key-fact
     bands, all over the headline and the top of the story (copies, teasers and write-throughs keep it, while
