@@ -4,7 +4,9 @@ One engine over two index backends (``pipeline.dedup_index``: in memory; ``pipel
 Postgres). Per copy: the exact layer (canonical URL or normalised-text hash within the
 window), then near-duplicate candidates from LSH bands over body shingles and key facts,
 then the pair decision of ``pipeline.verify`` (encoder only for pairs the cheap path leaves
-open). Copies are placed in published order, so a file and a database fold alike.
+open), weighed per story: the best-scoring story wins, unless only the model vouches for it and
+another of its copies rules the new one out. Copies are placed in published order, so a file and
+a database fold alike.
 """
 
 from __future__ import annotations
