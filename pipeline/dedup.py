@@ -104,7 +104,7 @@ class Deduper:
         # The model judges copy against copy: a next-day follow-up that recaps a story can match the one
         # copy it resembles most while the story's other copies tell it apart. Only a rule's match
         # overrides another copy's "different".
-        scored = [s for s in scored if s[2] or s[1] not in refuted]
+        scored = [(score, story, sure) for score, story, sure in scored if sure or story not in refuted]
         # The encoder only runs when no candidate was settled as a match by the cheap path.
         if not scored:
             for e, c in open_pairs:
