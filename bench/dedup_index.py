@@ -142,19 +142,24 @@ def fill_old_stories(url: str, stories: int) -> float:
 def store(url: str, articles: list[tuple[str, str, datetime]], tag: str) -> float:
     """Store the copies with their fingerprints, as the poll tasks do; return the seconds fingerprinting took."""
     with db.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(
-            """INSERT INTO articles (feed_id, entry_key, title, summary, content, published_at, text_hash)
-               SELECT 1 + (ord %% %s), %s || ord, title, text, '', at, digest
-               FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[]) WITH ORDINALITY
-                    AS q(title, text, at, digest, ord)
-               RETURNING id, title, summary""",
-            (OUTLETS, tag, [a[0] for a in articles], [a[1] for a in articles], [a[2] for a in articles],
-             [text_hash(a[0], a[1]) for a in articles]),
-        )
-        started = time.perf_counter()
-        fingerprints = {key: Fingerprint.of(title, text) for key, title, text in cur.fetchall()}
-        seconds = time.perf_counter() - started
-        save_fingerprints(cur, fingerprints)
+        return store_with(cur, articles, tag)
+
+
+def store_with(cur, articles: list[tuple[str, str, datetime]], tag: str) -> float:
+    """``store`` in the cursor's transaction."""
+    cur.execute(
+        """INSERT INTO articles (feed_id, entry_key, title, summary, content, published_at, text_hash)
+           SELECT 1 + (ord %% %s), %s || ord, title, text, '', at, digest
+           FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::text[]) WITH ORDINALITY
+                AS q(title, text, at, digest, ord)
+           RETURNING id, title, summary""",
+        (OUTLETS, tag, [a[0] for a in articles], [a[1] for a in articles], [a[2] for a in articles],
+         [text_hash(a[0], a[1]) for a in articles]),
+    )
+    started = time.perf_counter()
+    fingerprints = {key: Fingerprint.of(title, text) for key, title, text in cur.fetchall()}
+    seconds = time.perf_counter() - started
+    save_fingerprints(cur, fingerprints)
     return seconds
 
 
