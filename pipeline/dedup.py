@@ -223,8 +223,4 @@ def _place_batch(cur, rows: list[tuple], settings: Settings, stats: DedupStats) 
                 deduper.place(item, fingerprints[item.key])
         with _timed(stats, "write index"):
             bands_written.result()  # if the placing was quicker
-            flushed = writer.submit(index.flush)
-            # Freeing the batch's candidates and overlay (millions of objects) takes as long as the server
-            # takes to store the batch: both at once.
-            index.forget_reads()
-            return flushed.result()
+            return index.flush()

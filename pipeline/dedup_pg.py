@@ -157,11 +157,6 @@ class PostgresIndex:
         refresh_stories(self.cur, sorted(set(assignment.values())))
         return assignment, set(real)
 
-    def forget_reads(self) -> None:
-        """Drop what was read and the overlay: once every copy is placed, ``flush`` needs neither."""
-        self._exact = self._candidates = self._recurrence = self._stored_pairs = {}
-        self.overlay = MemoryIndex()
-
     def _new_story_ids(self, n: int) -> list[int]:
         self.cur.execute("SELECT nextval(pg_get_serial_sequence('stories', 'id')) FROM generate_series(1, %s)", (n,))
         return sorted(row[0] for row in self.cur.fetchall())
