@@ -90,24 +90,28 @@ class Newsroom:
         return sorted(out, key=lambda a: a[2])
 
 
-def fresh_database(server_url: str) -> str:
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+def on_server(server_url: str, sql: str, args: tuple = ()) -> list[tuple]:
+    """Run one statement outside a transaction (CREATE, DROP, ALTER DATABASE); return its rows, if any."""
     admin = psycopg2.connect(server_url)
     admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name}")
-    admin.close()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall() if cur.description else []
+    finally:
+        admin.close()
+
+
+def fresh_database(server_url: str) -> str:
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    on_server(server_url, f"CREATE DATABASE {name}")
     url = server_url.rsplit("/", 1)[0] + "/" + name
     db.migrate(url)
     return url
 
 
 def drop_database(server_url: str, url: str) -> None:
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE {url.rsplit('/', 1)[1]} WITH (FORCE)")
-    admin.close()
+    on_server(server_url, f"DROP DATABASE {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
 def fill_old_stories(url: str, stories: int) -> float:
@@ -137,6 +141,17 @@ def fill_old_stories(url: str, stories: int) -> float:
         cur.execute("VACUUM ANALYZE")
     conn.close()
     return time.perf_counter() - started
+
+
+def fill_index(url: str, old_stories: int, recent: list[tuple[str, str, datetime]]) -> tuple[float, float]:
+    """Fill a fresh database: ``old_stories`` in bulk, then ``recent`` (copies of the week before the stream)
+    stored and placed by dedup; return (seconds of the bulk fill, seconds placing the recent copies)."""
+    fill_s = fill_old_stories(url, old_stories)
+    store(url, recent, "recent-")
+    started = time.perf_counter()
+    with db.connect(url) as conn:
+        assign_stories(conn)
+    return fill_s, time.perf_counter() - started
 
 
 def store(url: str, articles: list[tuple[str, str, datetime]], tag: str) -> float:
@@ -220,13 +235,8 @@ def main(argv=None) -> int:
             newsroom = Newsroom(seed=size)
             url = fresh_database(server)
             try:
-                fill_s = fill_old_stories(url, max(0, size - args.recent))
                 recent = newsroom.stream(min(size, args.recent), STREAM_START - timedelta(days=7), timedelta(days=7))
-                store(url, recent, "recent-")
-                started = time.perf_counter()
-                with db.connect(url) as conn:
-                    assign_stories(conn)
-                recent_s = time.perf_counter() - started
+                fill_s, recent_s = fill_index(url, max(0, size - args.recent), recent)
                 runs = measure(url, newsroom, args.stream, args.runs)
                 rates = [r["articles"] / r["seconds"] for r in runs]
                 cheap = [r["articles"] / (r["seconds"] - r["encoder_s"]) for r in runs]

@@ -21,9 +21,8 @@ import psycopg2.extensions
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dedup_index import STREAM_START, Newsroom, fill_old_stories, fresh_database, store, store_with  # noqa: E402
+from dedup_index import STREAM_START, Newsroom, fill_index, fresh_database, on_server, store_with  # noqa: E402
 
-from pipeline import db  # noqa: E402
 from pipeline.dedup import assign_stories  # noqa: E402
 from pipeline.localdb import LocalCluster  # noqa: E402
 
@@ -35,28 +34,15 @@ class RolledBack(psycopg2.extensions.connection):
         pass
 
 
-def database(server: str, stories: int, recent: list) -> str:
-    """The URL of the database holding ``stories`` stories, ``recent`` (copies of the week before) among
-    them, built on first use and kept in the cluster."""
-    name = f"replay_{stories}_{len(recent)}"
-    admin = psycopg2.connect(server)
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        exists = cur.fetchone() is not None
-    admin.close()
-    url = server.rsplit("/", 1)[0] + "/" + name
-    if not exists:
+def database(server: str, stories: int, recent_stories: int, recent: list) -> str:
+    """The URL of the database holding ``stories`` stories, ``recent_stories`` of them in the week before the
+    batch (``recent``: their copies), built on first use and kept in the cluster."""
+    name = f"replay_{stories}_{recent_stories}"
+    if not on_server(server, "SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
         built = fresh_database(server)
-        fill_old_stories(built, max(0, stories - len(recent)))
-        store(built, recent, "recent-")
-        with db.connect(built) as conn:
-            assign_stories(conn)
-        admin = psycopg2.connect(server)
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(f"ALTER DATABASE {built.rsplit('/', 1)[1]} RENAME TO {name}")
-        admin.close()
-    return url
+        fill_index(built, max(0, stories - recent_stories), recent)
+        on_server(server, f"ALTER DATABASE {built.rsplit('/', 1)[1]} RENAME TO {name}")
+    return server.rsplit("/", 1)[0] + "/" + name
 
 
 def replay(url: str, articles: list, tag: str) -> tuple[int, float]:
@@ -106,14 +92,15 @@ def main(argv=None) -> int:
     try:
         # As in dedup_index.py: the recent week, then the batch, from one newsroom.
         newsroom = Newsroom(seed=args.stories)
-        recent = newsroom.stream(min(args.stories, args.recent), STREAM_START - timedelta(days=7), timedelta(days=7))
-        url = database(cluster.start(), args.stories, recent)
+        recent_stories = min(args.stories, args.recent)
+        recent = newsroom.stream(recent_stories, STREAM_START - timedelta(days=7), timedelta(days=7))
+        url = database(cluster.start(), args.stories, recent_stories, recent)
         articles = newsroom.stream(args.stream, STREAM_START, timedelta(hours=6))
-        replay(url, articles, "replay-")  # fills the encoder's memo
+        assigned, _ = replay(url, articles, "replay-")  # fills the encoder's memo
         rates = []
         for _ in range(args.replays):
-            assigned, seconds = replay(url, articles, "replay-")
-            rates.append(assigned / seconds)
+            copies, seconds = replay(url, articles, "replay-")
+            rates.append(copies / seconds)
         print(f"index {args.stories:,} stories, batch of {assigned} copies replayed {args.replays} times, exact+LSH "
               f"path (encoder memoised): median {statistics.median(rates):,.0f} articles/s "
               f"(replays: {', '.join(f'{r:,.0f}' for r in rates)})", flush=True)
