@@ -13,6 +13,9 @@ from datetime import datetime
 from itertools import chain, count, repeat
 from typing import Protocol
 
+import numpy as np
+import scipy.sparse
+
 from pipeline.fingerprint import Fingerprint
 
 
@@ -47,6 +50,41 @@ def most_hits(bands: list[int], holders: Mapping[int, list[int]], published: Map
     hits = Counter(chain.from_iterable(map(holders.get, bands, repeat(()))))
     ranked = sorted((-n, k) for k, n in hits.items() if since <= published[k] <= until)
     return [(k, -n) for n, k in ranked[:limit]]
+
+
+def most_hits_in_bulk(bands: list[list[int]], rows: np.ndarray, since: np.ndarray, until: np.ndarray,
+                      limit: int) -> list[list[tuple[int, int]]]:
+    """``most_hits`` for many copies at once: copy i's bands are ``bands[i]`` and its window ``since[i]`` to
+    ``until[i]``; ``rows`` (fields ``id``, ``bucket``, ``at``, ``first_copy``; times as integers) say which copy
+    holds which bucket, and that it is a candidate for copies ``first_copy`` onwards."""
+    # Hits are a sparse matrix product, (copies x buckets) . (buckets x holders), which sums them in C:
+    # a batch meets a million (copy, holder) pairs through its popular buckets.
+    buckets, bucket_column = np.unique(rows["bucket"], return_inverse=True)
+    keys, key_column = np.unique(rows["id"], return_inverse=True)
+    published, first_copy = np.empty(len(keys), dtype=np.int64), np.empty(len(keys), dtype=np.int64)
+    published[key_column], first_copy[key_column] = rows["at"], rows["first_copy"]
+    holders = scipy.sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (bucket_column, key_column)),
+                                      shape=(len(buckets), len(keys)))
+    counts = [len(b) for b in bands]
+    wanted = np.fromiter(chain.from_iterable(bands), dtype=np.int64, count=sum(counts))
+    copy_of = np.repeat(np.arange(len(bands)), counts)
+    column = np.searchsorted(buckets, wanted).clip(max=max(len(buckets) - 1, 0))
+    held = buckets[column] == wanted if len(buckets) else np.zeros(len(wanted), dtype=bool)
+    asked = scipy.sparse.csr_matrix((np.ones(held.sum(), dtype=np.int32), (copy_of[held], column[held])),
+                                    shape=(len(bands), len(buckets)))
+    hits = (asked @ holders).tocsr()
+    copy = np.repeat(np.arange(len(bands)), np.diff(hits.indptr))
+    key, n = keys[hits.indices], hits.data
+    at = published[hits.indices]
+    inside = (since[copy] <= at) & (at <= until[copy]) & (first_copy[hits.indices] <= copy)
+    copy, key, n = copy[inside], key[inside], n[inside]
+    order = np.lexsort((key, -n, copy))
+    copy, key, n = copy[order], key[order], n[order]
+    top = np.arange(len(copy)) - np.searchsorted(copy, copy) < limit
+    found: list[list[tuple[int, int]]] = [[] for _ in bands]
+    for c, k, h in zip(copy[top].tolist(), key[top].tolist(), n[top].tolist()):
+        found[c].append((k, h))
+    return found
 
 
 class StoryIndex(Protocol):

@@ -19,7 +19,7 @@ from itertools import chain, count
 import numpy as np
 import psycopg2
 
-from pipeline.dedup_index import Candidate, Item, MemoryIndex, most_hits
+from pipeline.dedup_index import Candidate, Item, MemoryIndex, most_hits_in_bulk
 from pipeline.fingerprint import STORED_FORMAT, Fingerprint
 
 # Stories created in a batch get ids above every stored one until the flush gives them real
@@ -78,13 +78,17 @@ class PostgresIndex:
         self.window = window
         self.overlay = MemoryIndex(new_story_id=count(PROVISIONAL).__next__)
         self.placed: list[tuple[Item, Fingerprint, int]] = []
+        self._holders = _batch_holders(self.batch)  # the batch's band rows
         self._exact = self._read_exact(items)
-        self._candidates = self._read_candidates(items, fingerprints, limit)
+        self._ranked = self._rank_candidates(limit)
+        # A copy deleted by hand leaves its band rows behind (no foreign key, see migration 0006): it is
+        # ranked, but not read, and skipped.
+        self._stored = self._read_articles(sorted({k for found in self._ranked.values() for k, _ in found
+                                                   if k not in fingerprints}))
         batch_hashes = set().union(*(f.all_paragraph_hashes for f in fingerprints.values()))
-        seen_hashes = batch_hashes.union(*(c.fingerprint.all_paragraph_hashes for cs in self._candidates.values()
-                                           for c in cs))
+        seen_hashes = batch_hashes.union(*(f.all_paragraph_hashes for _, _, f in self._stored.values()))
         self._recurrence = self._read_recurrence(sorted(seen_hashes))
-        stories = {c.story for cs in self._candidates.values() for c in cs} | set(self._exact.values())
+        stories = {story for story, _, _ in self._stored.values()} | set(self._exact.values())
         self._stored_pairs = self._read_story_paragraphs(sorted(batch_hashes), sorted(stories))
 
     def exact(self, item: Item, since: datetime, until: datetime) -> int | None:
@@ -93,8 +97,14 @@ class PostgresIndex:
 
     def candidates(self, item: Item, fingerprint: Fingerprint, since: datetime, until: datetime,
                    limit: int) -> list[Candidate]:
-        both = self._candidates.get(item.key, []) + self.overlay.candidates(item, fingerprint, since, until, limit)
-        return sorted(both, key=lambda c: (-c.hits, c.key))[:limit]
+        # Ranked for the whole batch up front (``_rank_candidates``): the copy's window and the limit are the batch's.
+        found = []
+        for key, hits in self._ranked.get(item.key, ()):
+            if placed := self.overlay.copies.get(key):
+                found.append(Candidate(key, placed.story, placed.published, placed.fingerprint, hits))
+            elif key in self._stored:
+                found.append(Candidate(key, *self._stored[key], hits))
+        return found
 
     def recurrence(self, paragraph_hash: int) -> int:
         stored = self._recurrence.get(paragraph_hash, 0)
@@ -118,7 +128,7 @@ class PostgresIndex:
             # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
             # lookup index takes them leaf after leaf instead of at random (a quarter faster).
             cur.copy_expert("COPY article_bands (article_id, bucket, published_at) FROM STDIN (FORMAT binary)",
-                            io.BytesIO(_band_rows(self.batch)), size=1 << 20)
+                            io.BytesIO(_band_rows(self._holders)), size=1 << 20)
 
     def flush(self) -> tuple[dict[int, int], set[int]]:
         """Write the batch's stories, links and paragraphs (``write_bands`` writes its bands);
@@ -175,35 +185,31 @@ class PostgresIndex:
         )
         return dict(self.cur.fetchall())
 
-    def _read_candidates(self, items: list[Item], fingerprints: dict[int, Fingerprint],
-                         limit: int) -> dict[int, list[Candidate]]:
-        if not items:
+    def _rank_candidates(self, limit: int) -> dict[int, list[tuple[int, int]]]:
+        """(copy key, bands shared) of each batch copy's candidates, ``most_hits`` order: stored copies, and the
+        batch's own copies placed before it (the batch is placed in order), in its window."""
+        if not self.batch:
             return {}
         # One index scan for the whole batch's buckets over the batch's time span, then each copy's
         # own window and hit counts here: far cheaper than a probe per (copy, bucket). The buckets go
         # through a sub-select so that the planner does not estimate the selectivity of each of them
-        # (~40 ms for 30k buckets) to choose the index scan it would choose anyway.
-        buckets = np.unique(np.fromiter(chain.from_iterable(f.bands for f in fingerprints.values()), np.int64))
-        self.cur.execute(
-            """SELECT bucket, article_id, published_at FROM article_bands
+        # (~40 ms for 30k buckets) to choose the index scan it would choose anyway. The rows (~50k)
+        # come as binary COPY, straight into numpy: as Python tuples they cost more than the scan.
+        bands = [f.bands for _, f in self.batch]
+        buckets = np.unique(np.fromiter(chain.from_iterable(bands), np.int64))
+        stored = _stored_holders(self.cur, self.cur.mogrify(
+            """SELECT article_id, bucket, published_at FROM article_bands
                WHERE bucket = ANY(ARRAY(SELECT unnest(%s::bigint[]))) AND published_at BETWEEN %s AND %s""",
-            (bigints(buckets.tolist()), min(i.published for i in items) - self.window,
-             max(i.published for i in items) + self.window),
-        )
-        holders, published = defaultdict(list), {}
-        for bucket, article_id, at in self.cur.fetchall():
-            holders[bucket].append(article_id)
-            published[article_id] = at
-        ranked = {}
-        for item in items:
-            if found := most_hits(fingerprints[item.key].bands, holders, published, item.published - self.window,
-                                  item.published + self.window, limit):
-                ranked[item.key] = found
-        stored = self._read_articles(sorted({a for found in ranked.values() for a, _ in found}))
-        # A copy deleted by hand leaves its band rows behind (no foreign key, see migration 0006): skip it.
-        return {key: [Candidate(a, *stored[a], n) for a, n in found if a in stored] for key, found in ranked.items()}
+            (bigints(buckets.tolist()), min(i.published for i, _ in self.batch) - self.window,
+             max(i.published for i, _ in self.batch) + self.window)).decode())
+        published = np.array([_micros(item.published) for item, _ in self.batch], dtype=np.int64)
+        window = self.window // timedelta(microseconds=1)
+        found = most_hits_in_bulk(bands, np.concatenate([stored, self._holders]), published - window, published + window,
+                                  limit)
+        return {item.key: hits for (item, _), hits in zip(self.batch, found) if hits}
 
     def _read_articles(self, ids: list[int]) -> dict[int, tuple[int, datetime, Fingerprint]]:
+        """Story, time and fingerprint of stored copies, by id."""
         self.cur.execute(
             f"""SELECT a.story_id, a.published_at, {_CANDIDATE_COLUMNS}
                 FROM articles a LEFT JOIN article_fingerprints f ON f.article_id = a.id
@@ -239,20 +245,47 @@ _BAND_ROW = np.dtype([("fields", ">i2"), ("id_size", ">i4"), ("id", ">i8"), ("bu
 _POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _band_rows(copies: list[tuple[Item, Fingerprint]]) -> bytes:
-    """The copies' ``article_bands`` rows in COPY's binary format, in bucket order (built with numpy:
-    formatting them as text took as long as the server took to store them)."""
+def _micros(moment: datetime) -> int:
+    """A time as Postgres stores a timestamptz: microseconds since 2000."""
+    return (moment - _POSTGRES_EPOCH) // timedelta(microseconds=1)
+
+
+# What ``most_hits_in_bulk`` ranks: who holds which bucket since when, and from which copy of the batch on.
+_HOLDER = np.dtype([("id", np.int64), ("bucket", np.int64), ("at", np.int64), ("first_copy", np.int64)])
+
+
+def _batch_holders(copies: list[tuple[Item, Fingerprint]]) -> np.ndarray:
+    """The copies' band rows in bucket order, each a candidate from the next copy of the batch on."""
     counts = [len(f.bands) for _, f in copies]
-    buckets = np.array([b for _, f in copies for b in f.bands], dtype=np.int64)
-    keys = np.repeat(np.array([item.key for item, _ in copies], dtype=np.int64), counts)
-    micros = np.repeat(np.array([(item.published - _POSTGRES_EPOCH) // timedelta(microseconds=1)
-                                 for item, _ in copies], dtype=np.int64), counts)
-    order = np.lexsort((keys, buckets))
-    rows = np.empty(len(buckets), dtype=_BAND_ROW)
+    rows = np.empty(sum(counts), dtype=_HOLDER)
+    rows["bucket"] = np.fromiter(chain.from_iterable(f.bands for _, f in copies), np.int64, count=len(rows))
+    rows["id"] = np.repeat(np.array([item.key for item, _ in copies], dtype=np.int64), counts)
+    rows["at"] = np.repeat(np.array([_micros(item.published) for item, _ in copies], dtype=np.int64), counts)
+    rows["first_copy"] = np.repeat(np.arange(1, len(copies) + 1), counts)
+    return rows[np.lexsort((rows["id"], rows["bucket"]))]
+
+
+def _band_rows(holders: np.ndarray) -> bytes:
+    """``article_bands`` rows in COPY's binary format (built with numpy: formatting them as text took as long
+    as the server took to store them)."""
+    rows = np.empty(len(holders), dtype=_BAND_ROW)
     rows["fields"] = 3
     rows["id_size"] = rows["bucket_size"] = rows["at_size"] = 8
-    rows["id"], rows["bucket"], rows["at"] = keys[order], buckets[order], micros[order]
+    rows["id"], rows["bucket"], rows["at"] = holders["id"], holders["bucket"], holders["at"]
     return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
+
+
+def _stored_holders(cur, query: str) -> np.ndarray:
+    """The rows of a query for (article_id, bucket, published_at), read as binary COPY: candidates for every copy."""
+    out = io.BytesIO()
+    cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT binary)", out)
+    data = out.getbuffer()
+    start = len(_COPY_HEADER) + int.from_bytes(data[15:19], "big")  # after the header's extension area
+    rows = np.frombuffer(data, dtype=_BAND_ROW, offset=start,
+                         count=(len(data) - start - len(_COPY_TRAILER)) // _BAND_ROW.itemsize)
+    holders = np.zeros(len(rows), dtype=_HOLDER)
+    holders["id"], holders["bucket"], holders["at"] = rows["id"], rows["bucket"], rows["at"]
+    return holders
 
 
 def refresh_stories(cur, story_ids: list[int]) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from conftest import REPO, query
 
 from pipeline import db
 from pipeline.dedup import DedupStats, assign_stories, dedup_records, parse_time
+from pipeline.dedup_index import most_hits, most_hits_in_bulk
 from pipeline.feeds import sync_feeds
 from pipeline.fingerprint import Fingerprint
 from pipeline.jsonl import read_jsonl
@@ -194,6 +199,35 @@ def load(url: str, feed: str, articles: list[Article], agency: str | None = None
     with db.connect(url) as conn:
         [feed_id] = sync_feeds(conn, [FeedSpec(feed, f"http://127.0.0.1/{feed}.xml", agency)])
         store_articles(conn, feed_id, None, articles)
+
+
+def test_ranking_a_whole_batch_at_once_gives_each_copy_the_candidates_of_ranking_it_alone():
+    # The Postgres backend ranks a batch's candidates in one sparse product (stored copies, and the batch's
+    # own copies for the ones placed after them); it must be most_hits, copy by copy, ties and windows included.
+    rng = random.Random(7)
+    for _ in range(200):
+        buckets = [rng.getrandbits(64) - (1 << 63) for _ in range(rng.randint(1, 30))]
+        stored = {key: (rng.sample(buckets, rng.randint(0, len(buckets))), rng.randint(0, 100))
+                  for key in rng.sample(range(1, 500), rng.randint(0, 20))}
+        batch = [(key, rng.sample(buckets, rng.randint(0, len(buckets))), rng.randint(0, 100))
+                 for key in rng.sample(range(500, 1000), rng.randint(1, 8))]
+        window, limit = rng.randint(0, 60), rng.randint(1, 5)
+        rows = np.array([(key, b, at, 0) for key, (bands, at) in stored.items() for b in bands]
+                        + [(key, b, at, i + 1) for i, (key, bands, at) in enumerate(batch) for b in bands],
+                        dtype=[("id", np.int64), ("bucket", np.int64), ("at", np.int64), ("first_copy", np.int64)])
+        times = np.array([at for _, _, at in batch])
+        in_bulk = most_hits_in_bulk([bands for _, bands, _ in batch], rows, times - window, times + window, limit)
+
+        holders, published = defaultdict(list), {}
+        for key, (bands, at) in stored.items():
+            for b in bands:
+                holders[b].append(key)
+            published[key] = at
+        for (key, bands, at), found in zip(batch, in_bulk):
+            assert found == most_hits(bands, holders, published, at - window, at + window, limit)
+            for b in bands:
+                holders[b].append(key)
+            published[key] = at
 
 
 def test_copies_across_feeds_fold_and_a_rerun_changes_nothing(news_db):
