@@ -209,7 +209,8 @@ def assign_stories(conn, window: timedelta = DEFAULT_WINDOW, batch_size: int = 1
 def _place_batch(cur, rows: list[tuple], settings: Settings, stats: DedupStats) -> tuple[dict[int, int], set[int]]:
     # A function of its own so that the batch's fingerprints and index are freed before the cycle
     # collector is switched back on: it would otherwise walk them all once more.
-    items = [Item(key, title, text, url, digest, at) for key, title, text, _, url, digest, at in rows]
+    # The text is only read when the copy has no stored fingerprint (FINGERPRINT_COLUMNS).
+    items = [Item(key, title, text or "", url, digest, at) for key, title, text, _, url, digest, at in rows]
     with _timed(stats, "fingerprint"):
         fingerprints, computed = fingerprints_of(row[:4] for row in rows)
     with _timed(stats, "read index"):

@@ -112,6 +112,9 @@ class MemoryIndex:
     by_band: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     published: dict[int, datetime] = field(default_factory=dict)
     paragraph_stories: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # False when the owner ranks the candidates itself (the Postgres backend ranks its batch at once):
+    # ``candidates`` then finds none.
+    index_bands: bool = True
 
     def exact(self, item: Item, since: datetime, until: datetime) -> int | None:
         keys = self.by_identity.get(item.text_hash, []) + (self.by_identity.get(item.url, []) if item.url else [])
@@ -133,8 +136,9 @@ class MemoryIndex:
         for link in (item.text_hash, item.url):
             if link:
                 self.by_identity[link].append(item.key)
-        for band in fingerprint.bands:
-            self.by_band[band].append(item.key)
+        if self.index_bands:
+            for band in fingerprint.bands:
+                self.by_band[band].append(item.key)
         for h in fingerprint.paragraph_hashes:
             self.paragraph_stories[h].add(story)
         return story

@@ -25,14 +25,12 @@ from pipeline.fingerprint import STORED_FORMAT, Fingerprint
 # Stories created in a batch get ids above every stored one until the flush gives them real
 # ids in creation order, so "lower id = older story" holds throughout, as in the memory index.
 PROVISIONAL = 1 << 62
-# What fingerprints_of needs of an article (aliased a) joined to article_fingerprints (aliased f):
-# the text dedup compares is the full content when the feed carried it (records.Article.text).
-DEDUP_TEXT = "CASE WHEN a.content <> '' THEN a.content ELSE a.summary END"
-FINGERPRINT_COLUMNS = f"a.id, a.title, {DEDUP_TEXT}, f.fingerprint"
-# The same for stored candidates, whose text is only read when their fingerprint has to be computed
-# (the stored format's first byte is its version): a batch reads thousands of them.
-_CANDIDATE_COLUMNS = (f"a.id, a.title, CASE WHEN f.fingerprint IS NULL OR get_byte(f.fingerprint, 0) <> {STORED_FORMAT}"
-                      f" THEN {DEDUP_TEXT} END, f.fingerprint")
+# What fingerprints_of needs of an article (aliased a) joined to article_fingerprints (aliased f): the
+# stored fingerprint, and the text dedup compares (the full content when the feed carried it,
+# records.Article.text) only when the fingerprint has to be computed, none being stored in this format
+# (its first byte is the version): a batch reads thousands of copies that have one.
+FINGERPRINT_COLUMNS = (f"a.id, a.title, CASE WHEN f.fingerprint IS NULL OR get_byte(f.fingerprint, 0) <> {STORED_FORMAT}"
+                       " THEN CASE WHEN a.content <> '' THEN a.content ELSE a.summary END END, f.fingerprint")
 
 
 def bigints(values: Iterable[int]) -> str:
@@ -76,7 +74,7 @@ class PostgresIndex:
         self.batch = [(item, fingerprints[item.key]) for item in items]
         self.unstored = dict(unstored)
         self.window = window
-        self.overlay = MemoryIndex(new_story_id=count(PROVISIONAL).__next__)
+        self.overlay = MemoryIndex(new_story_id=count(PROVISIONAL).__next__, index_bands=False)
         self.placed: list[tuple[Item, Fingerprint, int]] = []
         self._holders = _batch_holders(self.batch)  # the batch's band rows
         self._exact = self._read_exact(items)
@@ -211,7 +209,7 @@ class PostgresIndex:
     def _read_articles(self, ids: list[int]) -> dict[int, tuple[int, datetime, Fingerprint]]:
         """Story, time and fingerprint of stored copies, by id."""
         self.cur.execute(
-            f"""SELECT a.story_id, a.published_at, {_CANDIDATE_COLUMNS}
+            f"""SELECT a.story_id, a.published_at, {FINGERPRINT_COLUMNS}
                 FROM articles a LEFT JOIN article_fingerprints f ON f.article_id = a.id
                 WHERE a.id = ANY(%s::bigint[])""",
             (bigints(ids),),
