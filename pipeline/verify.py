@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from operator import attrgetter, mul
 
 from pipeline.fingerprint import Fingerprint, split_numbers
 
@@ -32,6 +33,10 @@ class PairFeatures:
     weekday_clash: float  # 1 when both name weekdays and none in common (next day's story), else 0
 
 
+# A PairFeatures' values in field order (dataclasses.astuple deep-copies them: 5 µs, for every pair).
+_values = attrgetter(*(f.name for f in fields(PairFeatures)))
+
+
 @dataclass(frozen=True)
 class PairModel:
     """Logistic regression over ``PairFeatures``: P(same story) = sigmoid(weights . features + bias)."""
@@ -40,7 +45,7 @@ class PairModel:
     bias: float
 
     def probability(self, features: PairFeatures) -> float:
-        z = self.bias + sum(w * x for w, x in zip(astuple(self.weights), astuple(features)))
+        z = self.bias + sum(map(mul, _values(self.weights), _values(features)))
         return 1.0 / (1.0 + math.exp(-z))
 
 
