@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import chain, count
 
@@ -77,8 +78,16 @@ class PostgresIndex:
         self.overlay = MemoryIndex(new_story_id=count(PROVISIONAL).__next__, index_bands=False)
         self.placed: list[tuple[Item, Fingerprint, int]] = []
         self._holders = _batch_holders(self.batch)  # the batch's band rows
-        self._exact = self._read_exact(items)
-        self._ranked = self._rank_candidates(limit)
+        # The server looks the batch's buckets up while what the copies' comparisons need of their own
+        # fingerprints is decoded here, then the exact matches while the candidates are ranked (Postgres and
+        # Python on two cores).
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            stored = reader.submit(self._read_stored_holders)
+            exact = reader.submit(self._read_exact, items)
+            for f in fingerprints.values():
+                f.decode()
+            self._ranked = self._rank_candidates(stored.result(), limit)
+            self._exact = exact.result()
         # A copy deleted by hand leaves its band rows behind (no foreign key, see migration 0006): it is
         # ranked, but not read, and skipped.
         self._stored = self._read_articles(sorted({k for found in self._ranked.values() for k, _ in found
@@ -120,9 +129,11 @@ class PostgresIndex:
         """Write the batch's LSH band rows. They do not depend on where the copies go, so the caller may
         run this in a thread while it places them: it uses a cursor of its own, on the same transaction."""
         with self.cur.connection.cursor() as cur:
-            # The weekly partitions the band rows go to (migration 0007).
-            cur.execute("SELECT add_article_band_weeks(%s::timestamptz[])",
-                        (sorted({item.published for item, _ in self.batch}),))
+            # The weekly partitions the band rows go to (migration 0007), named by their days (UTC): a handful of
+            # values to send rather than every copy's time.
+            days = {item.published.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+                    for item, _ in self.batch}
+            cur.execute("SELECT add_article_band_weeks(%s::timestamptz[])", (sorted(days),))
             # COPY: one row per band and copy (72) is the bulk of a batch's writes. In bucket order, the
             # lookup index takes them leaf after leaf instead of at random (a quarter faster).
             cur.copy_expert("COPY article_bands (article_id, bucket, published_at) FROM STDIN (FORMAT binary)",
@@ -183,27 +194,34 @@ class PostgresIndex:
         )
         return dict(self.cur.fetchall())
 
-    def _rank_candidates(self, limit: int) -> dict[int, list[tuple[int, int]]]:
-        """(copy key, bands shared) of each batch copy's candidates, ``most_hits`` order: stored copies, and the
-        batch's own copies placed before it (the batch is placed in order), in its window."""
+    def _read_stored_holders(self) -> np.ndarray:
+        """The stored band rows holding any of the batch's buckets, over the batch's time span (``_HOLDER``)."""
         if not self.batch:
-            return {}
-        # One index scan for the whole batch's buckets over the batch's time span, then each copy's
-        # own window and hit counts here: far cheaper than a probe per (copy, bucket). The buckets go
-        # through a sub-select so that the planner does not estimate the selectivity of each of them
-        # (~40 ms for 30k buckets) to choose the index scan it would choose anyway. The rows (~50k)
-        # come as binary COPY, straight into numpy: as Python tuples they cost more than the scan.
-        bands = [f.bands for _, f in self.batch]
-        buckets = np.unique(np.fromiter(chain.from_iterable(bands), np.int64))
-        stored = _stored_holders(self.cur, self.cur.mogrify(
-            """SELECT article_id, bucket, published_at FROM article_bands
+            return np.zeros(0, dtype=_HOLDER)
+        # One index scan for the whole batch's buckets, then each copy's own window and hit counts here:
+        # far cheaper than a probe per (copy, bucket). The buckets go through a sub-select so that the
+        # planner does not estimate the selectivity of each of them (~40 ms for 30k buckets) to choose the
+        # index scan it would choose anyway. The rows (~50k) come as one bytea, straight into numpy (as
+        # Python tuples they cost more than the scan), in one call that leaves the GIL free throughout.
+        self.cur.execute(
+            """SELECT string_agg(int8send(article_id) || int8send(bucket) || timestamptz_send(published_at), '')
+               FROM article_bands
                WHERE bucket = ANY(ARRAY(SELECT unnest(%s::bigint[]))) AND published_at BETWEEN %s AND %s""",
-            (bigints(buckets.tolist()), min(i.published for i, _ in self.batch) - self.window,
-             max(i.published for i, _ in self.batch) + self.window)).decode())
+            (bigints(np.unique(self._holders["bucket"]).tolist()),
+             min(i.published for i, _ in self.batch) - self.window, max(i.published for i, _ in self.batch) + self.window),
+        )
+        rows = np.frombuffer(self.cur.fetchone()[0] or b"", dtype=[("id", ">i8"), ("bucket", ">i8"), ("at", ">i8")])
+        holders = np.zeros(len(rows), dtype=_HOLDER)  # first_copy 0: a candidate for every copy of the batch
+        holders["id"], holders["bucket"], holders["at"] = rows["id"], rows["bucket"], rows["at"]
+        return holders
+
+    def _rank_candidates(self, stored: np.ndarray, limit: int) -> dict[int, list[tuple[int, int]]]:
+        """(copy key, bands shared) of each batch copy's candidates, ``most_hits`` order: the ``stored`` holders,
+        and the batch's own copies placed before it (the batch is placed in order), in its window."""
         published = np.array([_micros(item.published) for item, _ in self.batch], dtype=np.int64)
         window = self.window // timedelta(microseconds=1)
-        found = most_hits_in_bulk(bands, np.concatenate([stored, self._holders]), published - window, published + window,
-                                  limit)
+        found = most_hits_in_bulk([f.bands for _, f in self.batch], np.concatenate([stored, self._holders]),
+                                  published - window, published + window, limit)
         return {item.key: hits for (item, _), hits in zip(self.batch, found) if hits}
 
     def _read_articles(self, ids: list[int]) -> dict[int, tuple[int, datetime, Fingerprint]]:
@@ -271,19 +289,6 @@ def _band_rows(holders: np.ndarray) -> bytes:
     rows["id_size"] = rows["bucket_size"] = rows["at_size"] = 8
     rows["id"], rows["bucket"], rows["at"] = holders["id"], holders["bucket"], holders["at"]
     return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
-
-
-def _stored_holders(cur, query: str) -> np.ndarray:
-    """The rows of a query for (article_id, bucket, published_at), read as binary COPY: candidates for every copy."""
-    out = io.BytesIO()
-    cur.copy_expert(f"COPY ({query}) TO STDOUT (FORMAT binary)", out)
-    data = out.getbuffer()
-    start = len(_COPY_HEADER) + int.from_bytes(data[15:19], "big")  # after the header's extension area
-    rows = np.frombuffer(data, dtype=_BAND_ROW, offset=start,
-                         count=(len(data) - start - len(_COPY_TRAILER)) // _BAND_ROW.itemsize)
-    holders = np.zeros(len(rows), dtype=_HOLDER)
-    holders["id"], holders["bucket"], holders["at"] = rows["id"], rows["bucket"], rows["at"]
-    return holders
 
 
 def refresh_stories(cur, story_ids: list[int]) -> None:

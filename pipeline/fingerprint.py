@@ -181,6 +181,10 @@ class Fingerprint:
             decode_paragraphs=decode_paragraphs,
         )
 
+    def decode(self) -> None:
+        """Decode now what comparisons would decode on first use (of a stored fingerprint)."""
+        _ = self.paragraphs, self.lead_shingles, self.numbers_and_names  # each a cached_property
+
     @cached_property
     def lead_shingles(self) -> frozenset[int]:
         """The shingles of the top of the story, where copies keep the lede (a write-through pushes it down)."""
