@@ -1,5 +1,6 @@
-"""The story index in Postgres: read in bulk once per batch, the batch's own copies kept in a
-``MemoryIndex`` overlay, everything written back in bulk (``write_bands``, ``flush``).
+"""The story index in Postgres: read in bulk once per batch, every copy's candidates (stored copies and
+the batch's own earlier ones) ranked at once, the batch's placed copies kept in a ``MemoryIndex``
+overlay, everything written back in bulk (``write_bands``, ``flush``).
 
 Tables (migrations 0001, 0003, 0005 to 0008): ``article_bands`` (LSH buckets with the copy's time, so
 the window is part of the index lookup; one partition per week of publication), ``story_paragraphs``
